@@ -1,0 +1,3 @@
+module github.com/vmoments/vmoments
+
+go 1.26
