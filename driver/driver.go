@@ -1,0 +1,210 @@
+// Package driver is the contract between vmoments and the places where moments live: a live
+// libvirtd running QEMU ([github.com/vmoments/vmoments/driver/qemu]) and libvirt's in-process
+// test driver ([github.com/vmoments/vmoments/driver/test]). Management tools and the vmoments
+// command program against the two interfaces below; every driver serves them identically, which
+// the shared conformance suite ([github.com/vmoments/vmoments/driver/drivertest]) proves.
+//
+// # Terms
+//
+//   - A moment is a snapshot or a checkpoint of one libvirt domain ([conf.Kind] says which). Its
+//     definition ([conf.Def]) is the XML libvirt keeps for it: name, parent, creation time, the
+//     domain state (snapshots) and how each disk was captured.
+//   - The moment list of a domain and kind is libvirt's tree of moments with one current moment
+//     ([momentlist.List]). Roots have no parent; leaves have no children.
+//   - The current snapshot is the one libvirt reports (virDomainSnapshotCurrent). The current
+//     checkpoint is libvirt's internal pointer, which libvirt never exposes; the driver follows
+//     libvirt's rules for it (DESIGN.md point 3): after a fresh load it is the leaf of a single
+//     unbranched chain, or none; a checkpoint created through the driver becomes current; a
+//     redefined one becomes current when its parent is current or there is no current. The
+//     [momentlist.CurrentRule] returned with it says which rule decided.
+//   - Loading is one list call to libvirt for the names and one XML fetch per moment, several in
+//     flight at once. A loaded list is refreshed on every later read: libvirt is asked for the names
+//     again, only names not seen before are fetched, and names that are gone are dropped. [Domain.Reload]
+//     fetches everything again.
+//   - A change (create, redefine, delete, revert, set current) is passed through libvirt with
+//     libvirt's own flags and then applied to the loaded list the way libvirt applies it, so the list
+//     stays equal to what a fresh load would give.
+//
+// # Connections
+//
+// [Open] picks the driver by the URI's scheme: test:///default and test:///ABS/PATH.xml go to the
+// test driver, qemu:///system, qemu:///session and the remote forms (qemu+ssh://, qemu+tcp://,
+// qemu+tls://, qemu+unix://) to the QEMU driver. The drivers register themselves when their package
+// is imported, as database/sql drivers do:
+//
+//	import (
+//		_ "github.com/vmoments/vmoments/driver/qemu"
+//		_ "github.com/vmoments/vmoments/driver/test"
+//	)
+//
+// A driver opened with readOnly reads through read-only libvirt connections and refuses changes
+// with [ErrReadOnly]. Otherwise reads still go through read-only connections and the first change
+// opens a read-write connection (the QEMU driver); the test driver keeps exactly one connection for
+// its whole life, because the test driver's state lives in that connection.
+//
+// # Worked example
+//
+// List the current checkpoint of each disk of a running guest, then the leaves of its snapshot
+// tree below the snapshot "base":
+//
+//	drv, err := driver.Open(ctx, "qemu:///system", true)
+//	if err != nil {
+//		return err
+//	}
+//	defer drv.Close()
+//	dom, err := drv.Domain(ctx, "guest1") // a name or a UUID
+//	if err != nil {
+//		return err
+//	}
+//	// PerDisk|Current keeps, for each disk, the nearest checkpoint at or above the current one
+//	// that captured that disk.
+//	perDisk, err := dom.List(ctx, conf.Checkpoint, "", momentlist.PerDisk|momentlist.Current)
+//	if err != nil {
+//		return err
+//	}
+//	for _, m := range perDisk {
+//		fmt.Println(m.Name(), m.Def().CoveredDisks())
+//	}
+//	leaves, err := dom.List(ctx, conf.Snapshot, "base", momentlist.Descendants|momentlist.Leaves)
+//
+// # Errors
+//
+// Every error from libvirt is returned as an [*Error]: libvirt's message verbatim, prefixed with
+// the URI, the domain and the moment it was about:
+//
+//	qemu:///system: domain "guest1": snapshot "s1": Requested operation is not valid: ...
+//
+// The libvirt error itself (libvirt.org/go/libvirt.Error) stays reachable with errors.As, so
+// callers can test its Code.
+//
+// # Concurrency
+//
+// Drivers and domains are safe for concurrent use by several goroutines: each domain guards its
+// lists with its own mutex. Moments returned by [Domain.List] and [Domain.Current] belong to an
+// immutable copy of the list that the driver never changes again (a change or a refresh builds a
+// new copy), so they can be read at leisure; callers must not modify their definitions, which
+// are shared with other callers. [Domain.Moments] returns a private copy the caller owns.
+package driver
+
+import (
+	"context"
+
+	"github.com/vmoments/vmoments/conf"
+	"github.com/vmoments/vmoments/momentlist"
+)
+
+// Driver is an open connection to one libvirt URI.
+type Driver interface {
+	// URI is the URI the driver was opened with.
+	URI() string
+	// Domain looks a domain up by name or by UUID. Every call returns a new handle with its own
+	// loaded lists (a handle that is kept refreshes incrementally; a new handle loads afresh).
+	Domain(ctx context.Context, nameOrUUID string) (Domain, error)
+	// Close closes the driver's libvirt connections. Domains obtained from it stop working.
+	Close() error
+}
+
+// Domain serves the moments of one libvirt domain.
+//
+// Every kind-taking method accepts conf.Snapshot and conf.Checkpoint. Moment names are the names
+// libvirt knows; from == "" means the domain level (libvirt's "no from").
+type Domain interface {
+	// Name is the domain's name; UUID its UUID in the usual 36-character form.
+	Name() string
+	UUID() string
+
+	// List loads the moments of kind (or refreshes them: libvirt is asked for the names again,
+	// unseen ones are fetched, gone ones dropped) and returns those f selects below from, with
+	// libvirt's exact filter semantics plus Current, NoCurrent and PerDisk (see momentlist).
+	List(ctx context.Context, kind conf.Kind, from string, f momentlist.Filter) ([]*momentlist.Moment, error)
+	// Moments refreshes like List and returns a private copy of the whole list, with the same
+	// tree, child order and current moment (and rule); the caller may change it freely.
+	Moments(ctx context.Context, kind conf.Kind) (*momentlist.List, error)
+	// Current refreshes like List and returns the current moment (nil if none) and the rule that
+	// made it current.
+	Current(ctx context.Context, kind conf.Kind) (*momentlist.Moment, momentlist.CurrentRule, error)
+	// Def refreshes like List and returns the definition of one moment, as loaded (the fast parse;
+	// Def.FullSnapshot / FullCheckpoint parse the kept raw XML in full).
+	Def(ctx context.Context, kind conf.Kind, name string) (*conf.Def, error)
+	// XML asks libvirt for one moment's XML now (virDomainSnapshotGetXMLDesc /
+	// virDomainCheckpointGetXMLDesc) with libvirt's XML flags.
+	XML(ctx context.Context, kind conf.Kind, name string, flags XMLFlags) (string, error)
+	// Reload drops the loaded list of kind and loads it again in full. For checkpoints the
+	// current one then follows the fresh-load rule, as after a libvirtd restart.
+	Reload(ctx context.Context, kind conf.Kind) error
+
+	// CreateSnapshot creates a snapshot from XML with libvirt's flags (virDomainSnapshotCreateXML),
+	// including redefinition (SnapshotCreateRedefine, with SnapshotCreateCurrent to make it
+	// current), and returns its name.
+	CreateSnapshot(ctx context.Context, xml string, flags SnapshotCreateFlags) (string, error)
+	// CreateCheckpoint creates or redefines a checkpoint (virDomainCheckpointCreateXML) and returns
+	// its name. The loaded list's current checkpoint moves as libvirt's internal pointer does.
+	CreateCheckpoint(ctx context.Context, xml string, flags CheckpointCreateFlags) (string, error)
+	// Delete deletes a moment: plainly (its children move up to its parent), with DeleteChildren,
+	// with DeleteChildrenOnly, or DeleteMetadataOnly (libvirt forgets it, disks untouched).
+	Delete(ctx context.Context, kind conf.Kind, name string, flags DeleteFlags) error
+	// Revert reverts the domain to a snapshot (virDomainRevertToSnapshot); it becomes current.
+	Revert(ctx context.Context, name string, flags RevertFlags) error
+	// SetCurrent makes a snapshot the current one without reverting, as `virsh snapshot-current
+	// NAME` does: it redefines the snapshot from its own XML with SnapshotCreateRedefine|Current.
+	SetCurrent(ctx context.Context, name string) error
+}
+
+// SnapshotCreateFlags are libvirt's VIR_DOMAIN_SNAPSHOT_CREATE_* flags, same numbers.
+type SnapshotCreateFlags uint32
+
+// libvirt's snapshot create flags.
+const (
+	SnapshotCreateRedefine   SnapshotCreateFlags = 1 << iota // redefine metadata of a snapshot
+	SnapshotCreateCurrent                                    // with Redefine: make it current
+	SnapshotCreateNoMetadata                                 // create without keeping metadata (qemu only)
+	SnapshotCreateHalt                                       // stop the domain afterwards
+	SnapshotCreateDiskOnly                                   // disks only, no memory (external)
+	SnapshotCreateReuseExt                                   // reuse existing external files
+	SnapshotCreateQuiesce                                    // freeze guest filesystems (agent)
+	SnapshotCreateAtomic                                     // all disks or none
+	SnapshotCreateLive                                       // keep the domain running while saving memory
+	SnapshotCreateValidate                                   // validate the XML against the schema
+)
+
+// CheckpointCreateFlags are libvirt's VIR_DOMAIN_CHECKPOINT_CREATE_* flags, same numbers.
+type CheckpointCreateFlags uint32
+
+// libvirt's checkpoint create flags.
+const (
+	CheckpointCreateRedefine         CheckpointCreateFlags = 1 << iota // redefine metadata
+	CheckpointCreateQuiesce                                            // freeze guest filesystems
+	CheckpointCreateRedefineValidate                                   // with Redefine: check the bitmaps exist
+)
+
+// DeleteFlags are libvirt's VIR_DOMAIN_SNAPSHOT_DELETE_* and VIR_DOMAIN_CHECKPOINT_DELETE_*
+// flags, which have the same numbers for both kinds.
+type DeleteFlags uint32
+
+// libvirt's delete flags.
+const (
+	DeleteChildren     DeleteFlags = 1 << iota // delete the moment and all its descendants
+	DeleteMetadataOnly                         // forget the metadata, leave disks (and bitmaps) alone
+	DeleteChildrenOnly                         // delete the descendants, keep the moment
+)
+
+// RevertFlags are libvirt's VIR_DOMAIN_SNAPSHOT_REVERT_* flags, same numbers.
+type RevertFlags uint32
+
+// libvirt's revert flags.
+const (
+	RevertRunning    RevertFlags = 1 << iota // run the domain after reverting
+	RevertPaused                             // leave it paused after reverting
+	RevertForce                              // allow risky reverts
+	RevertResetNVRAM                         // re-initialize the NVRAM from its template
+)
+
+// XMLFlags are libvirt's VIR_DOMAIN_SNAPSHOT_XML_* / VIR_DOMAIN_CHECKPOINT_XML_* flags.
+type XMLFlags uint32
+
+// libvirt's XML flags. XMLSecure applies to both kinds, the others to checkpoints only.
+const (
+	XMLSecure             XMLFlags = 1 << iota // include security-sensitive data
+	CheckpointXMLNoDomain                      // omit the embedded <domain>
+	CheckpointXMLSize                          // include the bitmap sizes (running domain)
+)
