@@ -1,0 +1,360 @@
+package momentlist
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/vmoments/vmoments/conf"
+)
+
+// Filter selects moments in [List.Select] and [List.Count]. Bits of one group OR together
+// (Inactive|Active keeps both kinds); groups AND together. The libvirt bits keep libvirt's
+// exact semantics (spec §1 GetNames, §2 snapshot filter); Current, NoCurrent and PerDisk are
+// vmoments' own (DESIGN.md).
+type Filter uint32
+
+const (
+	// Roots, with from == nil, keeps only the roots; without it every moment is listed.
+	// With a from moment the same bit means Descendants: all moments below from instead of
+	// its direct children (libvirt's ROOTS and DESCENDANTS share this bit, spec §1 step 2).
+	Roots Filter = 1 << iota
+	// Topological lists every parent before its children: pre-order, siblings in child-list
+	// order (newest-linked first).
+	Topological
+	// Leaves keeps moments without children.
+	Leaves
+	// NoLeaves keeps moments with children. Leaves|NoLeaves matches nothing, as in libvirt.
+	NoLeaves
+	// Metadata keeps moments with libvirt metadata: every moment in a list has it, so it
+	// never filters anything out (snapshots only).
+	Metadata
+	// NoMetadata alone matches nothing; with Metadata it filters nothing (snapshots only).
+	NoMetadata
+	// Inactive keeps snapshots whose state is shutoff ([conf.Def.Status]).
+	Inactive
+	// Active keeps snapshots whose state is neither shutoff nor disk-snapshot.
+	Active
+	// DiskOnly keeps snapshots whose state is disk-snapshot.
+	DiskOnly
+	// Internal keeps internal snapshots ([conf.Def.IsExternal] false).
+	Internal
+	// External keeps external snapshots: external memory or any external disk.
+	External
+	// Current keeps only the current moment (with PerDisk: the current set). vmoments' own.
+	Current
+	// NoCurrent drops the current moment (with PerDisk: the current set). Current|NoCurrent
+	// matches nothing, like Leaves|NoLeaves.
+	NoCurrent
+	// PerDisk makes Current and NoCurrent act on the current set ([List.CurrentSet]) instead
+	// of the current moment; alone it changes nothing.
+	PerDisk
+
+	filterEnd
+)
+
+// Descendants is Roots under its meaning with a from moment: list every descendant of from
+// instead of its direct children.
+const Descendants = Roots
+
+const (
+	allFilters        = filterEnd - 1
+	statusFilters     = Inactive | Active | DiskOnly
+	locationFilters   = Internal | External
+	metadataFilters   = Metadata | NoMetadata
+	snapshotFilters   = allFilters
+	checkpointFilters = Roots | Topological | Leaves | NoLeaves | Current | NoCurrent | PerDisk
+)
+
+var filterNames = [...]string{"roots", "topological", "leaves", "no-leaves", "metadata",
+	"no-metadata", "inactive", "active", "disk-only", "internal", "external", "current",
+	"no-current", "per-disk"}
+
+// String returns the filter's bits by name, joined by '|' ("leaves|current"), "0" for none;
+// unknown bits are shown in hex.
+func (f Filter) String() string {
+	if f == 0 {
+		return "0"
+	}
+	var parts []string
+	for i, name := range filterNames {
+		if f&(1<<i) != 0 {
+			parts = append(parts, name)
+		}
+	}
+	if rest := f &^ allFilters; rest != 0 {
+		parts = append(parts, fmt.Sprintf("0x%x", uint32(rest)))
+	}
+	return strings.Join(parts, "|")
+}
+
+// kindFilter is libvirt's per-kind filter callback (virDomainSnapshotFilter for snapshots; the
+// checkpoint one accepts no bits): it reports whether d passes the kind's own filter bits.
+type kindFilter func(d *conf.Def, f Filter) bool
+
+// snapshotFilter is virDomainSnapshotFilter (spec §2): a status group with some but not all
+// bits keeps the snapshots of the chosen classes; likewise the location group.
+func snapshotFilter(d *conf.Def, f Filter) bool {
+	if s := f & statusFilters; s != 0 {
+		var bit Filter
+		switch d.Status() {
+		case conf.Inactive:
+			bit = Inactive
+		case conf.DiskOnly:
+			bit = DiskOnly
+		default:
+			bit = Active
+		}
+		if s&bit == 0 {
+			return false
+		}
+	}
+	if loc := f & locationFilters; loc != 0 {
+		want := External
+		if !d.IsExternal() {
+			want = Internal
+		}
+		if loc&want == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// checkFilter validates f for the list's kind, with libvirt's "unsupported flags" wording.
+func (l *List) checkFilter(f Filter) error {
+	allowed := snapshotFilters
+	if l.kind == conf.Checkpoint {
+		allowed = checkpointFilters
+	}
+	if bad := f &^ allowed; bad != 0 {
+		if bad&^allFilters == 0 {
+			return fmt.Errorf("unsupported flags (0x%x) in function momentlist.List.Select: %s has no %s filter",
+				uint32(bad), l.kind, bad)
+		}
+		return fmt.Errorf("unsupported flags (0x%x) in function momentlist.List.Select", uint32(bad))
+	}
+	return nil
+}
+
+// matcher is one Select call's per-moment test, set up once.
+type matcher struct {
+	leaves, noLeaves bool
+	kindBits         Filter
+	kind             kindFilter
+	current          *Moment   // Current / NoCurrent on the current moment
+	set              []*Moment // ... or on the current set (PerDisk)
+	perDisk          bool
+	keepCurrent      int8 // 0: no current filter; 1: keep only current; -1: drop it
+}
+
+func (mt *matcher) match(m *Moment) bool {
+	if mt.leaves && m.nchildren != 0 || mt.noLeaves && m.nchildren == 0 {
+		return false
+	}
+	if mt.keepCurrent != 0 {
+		in := m == mt.current
+		if mt.perDisk {
+			in = false
+			for _, s := range mt.set {
+				if s == m {
+					in = true
+					break
+				}
+			}
+		}
+		if in != (mt.keepCurrent > 0) {
+			return false
+		}
+	}
+	return mt.kind == nil || mt.kind(m.def, mt.kindBits)
+}
+
+// Select returns the moments below from (the whole list when from is nil) that pass f,
+// following libvirt's virDomainMomentObjListGetNames (spec §1 steps 1–7):
+//   - from == nil: every moment, or with [Roots] only the roots. from != nil: its direct
+//     children, or with [Descendants] every moment below it. from itself is never listed.
+//   - [NoMetadata] alone matches nothing; [Leaves]|[NoLeaves] matches nothing;
+//     [Current]|[NoCurrent] matches nothing.
+//   - The snapshot groups (status, location) filter only when some but not all of their bits
+//     are set.
+//   - Order: [Topological] gives pre-order; otherwise see the package documentation, "Orders".
+//
+// The only errors are bits the list's kind does not have (checkpoints have no metadata,
+// status or location filters) and a from moment that is not in the list. It runs in O(n) for
+// n moments visited, plus O(depth × disks) with PerDisk.
+func (l *List) Select(from *Moment, f Filter) ([]*Moment, error) {
+	var out []*Moment
+	err := l.walk(from, f, func(m *Moment) { out = append(out, m) })
+	return out, err
+}
+
+// Count returns how many moments [List.Select] would return (libvirt's Num functions; the
+// Topological bit is accepted and changes nothing).
+func (l *List) Count(from *Moment, f Filter) (int, error) {
+	n := 0
+	err := l.walk(from, f, func(*Moment) { n++ })
+	return n, err
+}
+
+func (l *List) walk(from *Moment, f Filter, emit func(*Moment)) error {
+	if err := l.checkFilter(f); err != nil {
+		return err
+	}
+	start := from
+	if from == nil {
+		// spec §1 step 2: at domain level the bit means "roots only", so flip it.
+		f ^= Roots
+		start = &l.metaroot
+	} else if err := l.checkOwned(from); err != nil {
+		return err
+	}
+	// step 3: metadata group; step 5: both leaf bits; vmoments: both current bits.
+	if f&metadataFilters == NoMetadata || f&(Leaves|NoLeaves) == Leaves|NoLeaves ||
+		f&(Current|NoCurrent) == Current|NoCurrent {
+		return nil
+	}
+	mt := matcher{leaves: f&Leaves != 0, noLeaves: f&NoLeaves != 0}
+	if l.kind == conf.Snapshot {
+		// A group with all bits set filters nothing (virDomainSnapshotObjListGetNames).
+		kb := f & (statusFilters | locationFilters)
+		if kb&statusFilters == statusFilters {
+			kb &^= statusFilters
+		}
+		if kb&locationFilters == locationFilters {
+			kb &^= locationFilters
+		}
+		if kb != 0 {
+			mt.kind, mt.kindBits = snapshotFilter, kb
+		}
+	}
+	switch f & (Current | NoCurrent) {
+	case Current:
+		mt.keepCurrent = 1
+	case NoCurrent:
+		mt.keepCurrent = -1
+	}
+	if mt.keepCurrent != 0 {
+		mt.current = l.current
+		if f&PerDisk != 0 {
+			mt.perDisk = true
+			mt.set = l.CurrentSet()
+		}
+		if mt.keepCurrent > 0 && (mt.perDisk && len(mt.set) == 0 || !mt.perDisk && mt.current == nil) {
+			return nil
+		}
+	}
+	visit := func(m *Moment) {
+		if mt.match(m) {
+			emit(m)
+		}
+	}
+	switch {
+	case f&Descendants == 0:
+		for c := start.firstChild; c != nil; c = c.sibling {
+			visit(c)
+		}
+	case from == nil && f&Topological == 0:
+		for m := l.first; m != nil; m = m.next {
+			visit(m)
+		}
+	default:
+		walkPreOrder(start, visit)
+	}
+	return nil
+}
+
+// Libvirt's list flag numbers (spec §2, §3).
+const (
+	snapRoots       = 1
+	snapMetadata    = 2
+	snapLeaves      = 4
+	snapNoLeaves    = 8
+	snapNoMetadata  = 16
+	snapInactive    = 32
+	snapActive      = 64
+	snapDiskOnly    = 128
+	snapInternal    = 256
+	snapExternal    = 512
+	snapTopological = 1024
+
+	ckptRoots       = 1
+	ckptTopological = 2
+	ckptLeaves      = 4
+	ckptNoLeaves    = 8
+)
+
+var snapshotMap = [...]struct {
+	lv uint32
+	f  Filter
+}{
+	{snapRoots, Roots}, {snapMetadata, Metadata}, {snapLeaves, Leaves}, {snapNoLeaves, NoLeaves},
+	{snapNoMetadata, NoMetadata}, {snapInactive, Inactive}, {snapActive, Active},
+	{snapDiskOnly, DiskOnly}, {snapInternal, Internal}, {snapExternal, External},
+	{snapTopological, Topological},
+}
+
+var checkpointMap = [...]struct {
+	lv uint32
+	f  Filter
+}{
+	{ckptRoots, Roots}, {ckptTopological, Topological}, {ckptLeaves, Leaves}, {ckptNoLeaves, NoLeaves},
+}
+
+// SnapshotFlags converts libvirt's VIR_DOMAIN_SNAPSHOT_LIST_* bits to a Filter. Unknown bits
+// fail with libvirt's "unsupported flags (0x%x) in function %s".
+func SnapshotFlags(libvirtListFlags uint32) (Filter, error) {
+	var f Filter
+	rest := libvirtListFlags
+	for _, e := range snapshotMap {
+		if libvirtListFlags&e.lv != 0 {
+			f |= e.f
+			rest &^= e.lv
+		}
+	}
+	if rest != 0 {
+		return 0, fmt.Errorf("unsupported flags (0x%x) in function momentlist.SnapshotFlags", rest)
+	}
+	return f, nil
+}
+
+// CheckpointFlags converts libvirt's VIR_DOMAIN_CHECKPOINT_LIST_* bits to a Filter. Unknown
+// bits fail with libvirt's "unsupported flags (0x%x) in function %s".
+func CheckpointFlags(libvirtListFlags uint32) (Filter, error) {
+	var f Filter
+	rest := libvirtListFlags
+	for _, e := range checkpointMap {
+		if libvirtListFlags&e.lv != 0 {
+			f |= e.f
+			rest &^= e.lv
+		}
+	}
+	if rest != 0 {
+		return 0, fmt.Errorf("unsupported flags (0x%x) in function momentlist.CheckpointFlags", rest)
+	}
+	return f, nil
+}
+
+// SnapshotFlags returns f's bits that libvirt's snapshot list has, as
+// VIR_DOMAIN_SNAPSHOT_LIST_* numbers; Current, NoCurrent and PerDisk are dropped.
+func (f Filter) SnapshotFlags() uint32 {
+	var v uint32
+	for _, e := range snapshotMap {
+		if f&e.f != 0 {
+			v |= e.lv
+		}
+	}
+	return v
+}
+
+// CheckpointFlags returns f's bits that libvirt's checkpoint list has, as
+// VIR_DOMAIN_CHECKPOINT_LIST_* numbers; every other bit is dropped.
+func (f Filter) CheckpointFlags() uint32 {
+	var v uint32
+	for _, e := range checkpointMap {
+		if f&e.f != 0 {
+			v |= e.lv
+		}
+	}
+	return v
+}
+
