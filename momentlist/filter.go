@@ -357,4 +357,3 @@ func (f Filter) CheckpointFlags() uint32 {
 	}
 	return v
 }
-
