@@ -154,7 +154,7 @@ func (d DeleteMode) String() string {
 //   - DeletePlain: m's children get m's parent (their Def().Parent is rewritten; they become
 //     roots when m was one) and go first in its child list, keeping their order.
 //   - Removing m: if it was current, its parent becomes current (none for a root)
-//     ([CurrentAfterDelete]).
+//     ([CurrentAfterDelete]); like libvirt, the parent is looked up by m.Def().Parent.
 func (l *List) Delete(m *Moment, mode DeleteMode) error {
 	if err := l.checkOwned(m); err != nil {
 		return err
@@ -182,10 +182,18 @@ func (l *List) Delete(m *Moment, mode DeleteMode) error {
 		c.def.Parent = parentName
 	}
 	moveChildren(m, parent)
-	wasCurrent := l.current == m
+	// libvirt finds the new current by the deleted moment's parent name, not its parent
+	// pointer: the same moment in a consistent tree, but a root that lost its parent to a
+	// broken cycle (UpdateRelations) still names one.
+	var next *Moment
+	if l.current == m && m.def.Parent != "" {
+		if next = l.byName[m.def.Parent]; next == m {
+			next = nil
+		}
+	}
 	l.Remove(m)
-	if wasCurrent && parent.def != nil {
-		l.setCurrent(parent, CurrentAfterDelete)
+	if next != nil {
+		l.setCurrent(next, CurrentAfterDelete)
 	}
 	return nil
 }
