@@ -5,9 +5,11 @@ package integration
 import (
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
+	"github.com/vmoments/vmoments/momentlist"
 	"libvirt.org/go/libvirt"
 )
 
@@ -144,6 +146,54 @@ func (r relations) Names() []string {
 	return names
 }
 
+// equal says whether both have the same moments, parents and current.
+func (r relations) equal(o relations) bool {
+	return r.Current == o.Current && maps.Equal(r.Parent, o.Parent)
+}
+
+// diff describes how r (got) differs from want: the first few differences, small enough to
+// read even for trees of thousands.
+func (r relations) diff(want relations) string {
+	var lines []string
+	if r.Current != want.Current {
+		lines = append(lines, fmt.Sprintf("current %q, want %q", r.Current, want.Current))
+	}
+	for _, n := range want.Names() {
+		p, ok := r.Parent[n]
+		switch {
+		case !ok:
+			lines = append(lines, fmt.Sprintf("%q missing (parent %q)", n, want.Parent[n]))
+		case p != want.Parent[n]:
+			lines = append(lines, fmt.Sprintf("%q has parent %q, want %q", n, p, want.Parent[n]))
+		}
+	}
+	for _, n := range r.Names() {
+		if _, ok := want.Parent[n]; !ok {
+			lines = append(lines, fmt.Sprintf("%q unexpected (parent %q)", n, r.Parent[n]))
+		}
+	}
+	total := len(lines)
+	if total > 10 {
+		lines = append(lines[:10], fmt.Sprintf("... %d differences in all", total))
+	}
+	return fmt.Sprintf("%d moments (want %d): %s", len(r.Parent), len(want.Parent), strings.Join(lines, "; "))
+}
+
+// listRelations reads the tree and current of a loaded vmoments list.
+func listRelations(l *momentlist.List) relations {
+	r := relations{Parent: make(map[string]string, l.Len())}
+	for _, m := range l.All() {
+		r.Parent[m.Name()] = ""
+		if p := m.Parent(); p != nil {
+			r.Parent[m.Name()] = p.Name()
+		}
+	}
+	if c := l.Current(); c != nil {
+		r.Current = c.Name()
+	}
+	return r
+}
+
 // String prints the relations as "name<-parent" pairs in name order, for failure messages.
 func (r relations) String() string {
 	var b strings.Builder
@@ -216,9 +266,8 @@ func (g *guest) CheckpointRelations() relations {
 func (g *guest) WantSnapshots(parent map[string]string, current string) {
 	g.t.Helper()
 	got := g.SnapshotRelations()
-	want := relations{Parent: parent, Current: current}
-	if got.String() != want.String() {
-		g.t.Fatalf("snapshots of %s:\n got  %v\n want %v", g.Name, got, want)
+	if want := (relations{Parent: parent, Current: current}); !got.equal(want) {
+		g.t.Fatalf("snapshots of %s as libvirt reports them: %s", g.Name, got.diff(want))
 	}
 }
 
@@ -226,8 +275,7 @@ func (g *guest) WantSnapshots(parent map[string]string, current string) {
 func (g *guest) WantCheckpoints(parent map[string]string) {
 	g.t.Helper()
 	got := g.CheckpointRelations()
-	want := relations{Parent: parent}
-	if got.String() != want.String() {
-		g.t.Fatalf("checkpoints of %s:\n got  %v\n want %v", g.Name, got, want)
+	if want := (relations{Parent: parent}); !got.equal(want) {
+		g.t.Fatalf("checkpoints of %s as libvirt reports them: %s", g.Name, got.diff(want))
 	}
 }

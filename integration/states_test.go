@@ -169,8 +169,8 @@ var states = []state{
 		about: "1,200 redefined snapshots (every state, internal and external, partial, odd names) and " +
 			"320 redefined checkpoints (partial ones), both with several roots and branches",
 		build: func(t *testing.T, g *guest) {
-			snaps := genTree(true, treeShape{N: bigSnapshots, Roots: 4, Branch: 0.12, Seed: 11}, g.Dir)
-			cps := genTree(false, treeShape{N: bigCheckpoints, Roots: 3, Branch: 0.1, Seed: 12}, g.Dir)
+			snaps := genTree(true, treeShape{N: bigSnapshots, Roots: 4, Branch: 0.12, Seed: 11})
+			cps := genTree(false, treeShape{N: bigCheckpoints, Roots: 3, Branch: 0.1, Seed: 12})
 			timed(t, "redefine 1,200 snapshots ("+snaps.stats()+")", func() { g.Redefine(snaps, redefineConns) })
 			timed(t, "redefine 320 checkpoints ("+cps.stats()+")", func() { g.Redefine(cps, redefineConns) })
 			want := snaps.Relations()

@@ -40,6 +40,10 @@ type treeShape struct {
 	// Branch is the chance that a moment hangs under a random earlier moment rather than under
 	// the one made just before it (which continues the chain, as successive creates do).
 	Branch float64
+	// Offline is the share of snapshots that are offline internal ones (state shutoff), like
+	// nightly snapshots of a stopped guest; the rest get the mix of snapshotKind. 0 means the
+	// mix for all.
+	Offline float64
 	// Seed makes the tree reproducible.
 	Seed uint64
 }
@@ -51,15 +55,14 @@ var oddNames = []string{"with space", "amp&ersand", `quote'"s`, "ünïcødé", "
 // shutoff and running and paused (internal, with memory for the online ones), disk-snapshot
 // (external), external memory, and partial ones that leave a disk out; checkpoints cover both
 // disks, one of them, or the other. creationTime grows with the index, parents before children.
-// disksDir is where the external snapshots' overlays would live.
-func genTree(snapshots bool, s treeShape, disksDir string) tree {
+func genTree(snapshots bool, s treeShape) tree {
 	rng := rand.New(rand.NewPCG(s.Seed, 0x766d6f6d656e7473))
 	base := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
 	tr := tree{Snapshots: snapshots, Nodes: make([]treeNode, 0, s.N)}
-	// Which indexes start a new tree: 0 and Roots-1 others spread over the range.
-	rootAt := map[int]bool{0: true}
-	for len(rootAt) < min(s.Roots, s.N) {
-		rootAt[rng.IntN(s.N)] = true
+	// The roots are spread evenly, so each root's tree has about N/Roots moments.
+	rootAt := map[int]bool{}
+	for r := range max(1, min(s.Roots, s.N)) {
+		rootAt[r*s.N/max(1, min(s.Roots, s.N))] = true
 	}
 	prefix := "c"
 	if snapshots {
@@ -78,9 +81,13 @@ func genTree(snapshots bool, s treeShape, disksDir string) tree {
 			n.Parent = tr.Nodes[i-1].Name
 		}
 		if snapshots {
-			n.State, n.Memory, n.Disks = snapshotKind(rng, n.Name, disksDir)
+			if rng.Float64() < s.Offline {
+				n.State, n.Memory, n.Disks = "shutoff", "no", []diskMode{{"vda", "internal"}, {"vdb", "internal"}}
+			} else {
+				n.State, n.Memory, n.Disks = snapshotKind(rng)
+			}
 		} else {
-			n.Disks = checkpointKind(rng, n.Name)
+			n.Disks = checkpointKind(rng)
 		}
 		tr.Nodes = append(tr.Nodes, n)
 	}
@@ -92,7 +99,7 @@ func genTree(snapshots bool, s treeShape, disksDir string) tree {
 }
 
 // snapshotKind picks a realistic state, memory and disk set for a redefined snapshot.
-func snapshotKind(rng *rand.Rand, name, dir string) (state, memory string, disks []diskMode) {
+func snapshotKind(rng *rand.Rand) (state, memory string, disks []diskMode) {
 	internal := []diskMode{{"vda", "internal"}, {"vdb", "internal"}}
 	switch r := rng.IntN(100); {
 	case r < 35: // offline internal
@@ -113,7 +120,7 @@ func snapshotKind(rng *rand.Rand, name, dir string) (state, memory string, disks
 }
 
 // checkpointKind picks which disks a redefined checkpoint covers.
-func checkpointKind(rng *rand.Rand, name string) []diskMode {
+func checkpointKind(rng *rand.Rand) []diskMode {
 	switch r := rng.IntN(10); {
 	case r < 6:
 		return []diskMode{{"vda", "bitmap"}, {"vdb", "bitmap"}}
@@ -294,7 +301,7 @@ func TestGenTree(t *testing.T) {
 		{"one", true, treeShape{N: 1, Roots: 1, Seed: 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := genTree(tc.snapshots, tc.shape, "/nonexistent")
+			tr := genTree(tc.snapshots, tc.shape)
 			seen := map[string]bool{}
 			roots := 0
 			for i, n := range tr.Nodes {

@@ -1,0 +1,241 @@
+//go:build integration
+
+package integration
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"libvirt.org/go/libvirt"
+)
+
+// A tcpDaemon is a second libvirtd, started by a test, that listens on 127.0.0.1 without TLS
+// or authentication, so qemu+tcp:// URIs can be tested on one machine.
+//
+// Two root libvirtds cannot share this machine's state: the second one would delete the first
+// one's sockets in /run/libvirt, and its QEMU driver would fight the first for the driver lock
+// and the domain state under /run/libvirt/qemu and /var/lib/libvirt/qemu. libvirtd takes those
+// paths from its build, not from its configuration (only the socket directory and the pid file
+// can be moved). So the test daemon runs in a mount namespace of its own (unshare -m) where
+// /run/libvirt, /var/lib/libvirt, /var/cache/libvirt, /var/log/libvirt and /etc/libvirt are bind
+// mounts of fresh directories under Dir: it sees none of the system daemon's files and the
+// system daemon sees none of its. /etc/libvirt starts with a copy of the system's configuration
+// files (qemu.conf says user root) but none of its domain definitions, and
+// the cache starts with the system daemon's QEMU capabilities, which spares the new daemon a
+// probe of QEMU. Its unix sockets are in Dir/sock, outside the namespace's private mounts, so the
+// test can also reach it locally with qemu+unix:///system?socket=....
+//
+// The daemon runs in the foreground as a child of the test; it gets SIGTERM when the test ends
+// (and if the test process dies: Pdeathsig), and it exits by itself after a while without
+// clients (--timeout) should both fail. It runs no guests: there is no virtlogd in its namespace.
+type tcpDaemon struct {
+	// URI is qemu+tcp://127.0.0.1:PORT/system; LocalURI reaches the same daemon by its unix socket.
+	URI, LocalURI string
+	Dir           string
+	cmd           *exec.Cmd
+	exited        chan struct{}
+}
+
+// privateDirs are the daemon's state directories, each shadowed by a directory of Dir.
+var privateDirs = []struct{ sub, path string }{
+	{"run", "/run/libvirt"},
+	{"lib", "/var/lib/libvirt"},
+	{"cache", "/var/cache/libvirt"},
+	{"log", "/var/log/libvirt"},
+	{"etc", "/etc/libvirt"},
+}
+
+// startScript runs in the new mount namespace: it shadows the state directories, refuses to go
+// on unless every one is shadowed and the system daemon's socket is out of sight, then becomes
+// libvirtd.
+const startScript = `set -eu
+R="$1"; shift
+while [ $# -gt 0 ]; do
+  mount --bind "$R/$1" "$2"
+  mountpoint -q "$2" || { echo "vmoments: $2 is not shadowed" >&2; exit 3; }
+  shift 2
+done
+if [ -e /run/libvirt/libvirt-sock ]; then echo "vmoments: the system daemon's socket is still visible" >&2; exit 3; fi
+exec libvirtd -f "$R/etc/libvirtd.conf" --listen --pid-file "$R/libvirtd.pid" --timeout 300
+`
+
+// startTCPDaemon starts a private libvirtd listening on a free port of 127.0.0.1 and stops it
+// when the test ends, checking that the system daemon still answers afterwards.
+func startTCPDaemon(t *testing.T) *tcpDaemon {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Fatalf("the remote-URI test starts a second libvirtd in a private mount namespace, which needs root (uid %d)", os.Getuid())
+	}
+	// Short: unix socket paths must stay under 108 bytes.
+	dir, err := os.MkdirTemp("", "vmoments-tcp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	for _, d := range append([]string{"sock", "cache/qemu/capabilities"}, subs()...) {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFiles(t, "/etc/libvirt", filepath.Join(dir, "etc"))
+	copyFiles(t, "/var/cache/libvirt/qemu/capabilities", filepath.Join(dir, "cache/qemu/capabilities"))
+	port := freePort(t)
+	conf := fmt.Sprintf(`listen_tls = 0
+listen_tcp = 1
+listen_addr = "127.0.0.1"
+tcp_port = "%d"
+auth_tcp = "none"
+unix_sock_dir = "%s"
+log_outputs = "3:file:%s"
+`, port, filepath.Join(dir, "sock"), filepath.Join(dir, "libvirtd.log"))
+	if err := os.WriteFile(filepath.Join(dir, "etc", "libvirtd.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	args := []string{"-m", "--propagation", "private", "sh", "-c", startScript, "sh", dir}
+	for _, p := range privateDirs {
+		args = append(args, p.sub, p.path)
+	}
+	out, err := os.Create(filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("unshare", args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	d := &tcpDaemon{
+		URI:      fmt.Sprintf("qemu+tcp://127.0.0.1:%d/system", port),
+		LocalURI: "qemu+unix:///system?socket=" + filepath.Join(dir, "sock", "libvirt-sock"),
+		Dir:      dir,
+		cmd:      cmd,
+		exited:   make(chan struct{}),
+	}
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		t.Fatalf("start libvirtd in a private mount namespace: %v", err)
+	}
+	go func() { cmd.Wait(); out.Close(); close(d.exited) }()
+	t.Cleanup(func() { d.stop(t) })
+	timed(t, "second libvirtd answers on "+d.URI, func() { d.waitReady(t) })
+	systemStillAnswers(t)
+	return d
+}
+
+func subs() []string {
+	var s []string
+	for _, p := range privateDirs {
+		s = append(s, p.sub)
+	}
+	return s
+}
+
+// waitReady waits until the daemon answers on its TCP URI.
+func (d *tcpDaemon) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		conn, err := libvirt.NewConnect(d.URI)
+		if err == nil {
+			conn.Close()
+			return
+		}
+		select {
+		case <-d.exited:
+			t.Fatalf("the second libvirtd exited before it answered (%v); its output: %s; its log: %s",
+				d.cmd.ProcessState, tail(filepath.Join(d.Dir, "out")), tail(filepath.Join(d.Dir, "libvirtd.log")))
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second libvirtd did not answer on %s within 90 s: %v; its log: %s", d.URI, err, tail(filepath.Join(d.Dir, "libvirtd.log")))
+		}
+	}
+}
+
+// stop ends the daemon: SIGTERM, then SIGKILL if it lingers.
+func (d *tcpDaemon) stop(t *testing.T) {
+	select {
+	case <-d.exited:
+	default:
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-d.exited:
+		case <-time.After(30 * time.Second):
+			t.Errorf("the second libvirtd (pid %d) ignored SIGTERM for 30 s; killing it", d.cmd.Process.Pid)
+			d.cmd.Process.Kill()
+			<-d.exited
+		}
+	}
+	systemStillAnswers(t)
+}
+
+// systemStillAnswers fails the test if the system daemon stopped answering: the second daemon
+// must never disturb it.
+func systemStillAnswers(t *testing.T) {
+	t.Helper()
+	conn, err := libvirt.NewConnect(systemURI)
+	if err == nil {
+		_, err = conn.GetLibVersion()
+		conn.Close()
+	}
+	if err != nil {
+		t.Errorf("the system daemon no longer answers on %s after the second libvirtd: %v", systemURI, err)
+	}
+}
+
+// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// copyFiles copies the regular files directly in src into dst, keeping their modes; a missing
+// src is fine. Subdirectories are left out on purpose: /etc/libvirt/qemu holds the system
+// daemon's domain definitions, and a copy would let the second daemon start (autostart) guests
+// on the system daemon's disks.
+func copyFiles(t *testing.T, src, dst string) {
+	t.Helper()
+	entries, err := os.ReadDir(src)
+	if os.IsNotExist(err) {
+		return
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dst, e.Name()), b, info.Mode().Perm())
+		}
+		if err != nil {
+			t.Fatalf("copy %s to %s: %v", e.Name(), dst, err)
+		}
+	}
+}
+
+// tail returns the last lines of a file, for failure messages.
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.Join(lines[max(0, len(lines)-8):], "\n")
+}

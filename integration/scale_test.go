@@ -1,0 +1,113 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmoments/vmoments/conf"
+	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/momentlist"
+)
+
+// rpcListLimit is libvirtd's limit on the names of one list call (REMOTE_DOMAIN_SNAPSHOT_LIST_MAX).
+const rpcListLimit = 16384
+
+// hugeSnapshots is the size of the domain that no single list call can return.
+const hugeSnapshots = 20000
+
+// TestTwentyThousandSnapshots redefines 20,000 snapshots on one domain, which libvirt can keep
+// but not list in one call, and proves that vmoments loads all of them with the right tree and
+// current. The tree is shaped so that the piecewise enumeration has to go all the way down:
+// most snapshots are offline internal ones of long chains, so even the finest filter group
+// (non-leaf, inactive, internal) has more than 16,384 members and the pieces must be cut along
+// the tree (roots, then each root's descendants).
+func TestTwentyThousandSnapshots(t *testing.T) {
+	conn := connect(t, systemURI)
+	g := newGuest(t, conn, systemURI, "20k")
+	tr := genTree(true, treeShape{N: hugeSnapshots, Roots: 6, Branch: 0.03, Offline: 0.95, Seed: 20000})
+	if n := finestGroup(tr); n <= rpcListLimit {
+		t.Fatalf("tree too easy: its largest non-leaf/inactive/internal group has %d members, want > %d", n, rpcListLimit)
+	}
+	timed(t, "redefine 20,000 snapshots ("+tr.stats()+")", func() { g.Redefine(tr, redefineConns) })
+
+	// The premise: libvirt's own client cannot list this domain.
+	out, err := exec.Command("virsh", "-c", systemURI, "snapshot-list", "--name", g.Name).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "too many remote strings") {
+		t.Fatalf("virsh snapshot-list on %d snapshots: err %v, output %.200q; want it to fail with \"too many remote strings\"", hugeSnapshots, err, out)
+	}
+	if _, err := g.Dom.ListAllSnapshots(0); err == nil {
+		t.Fatalf("ListAllSnapshots on %d snapshots succeeded; libvirtd's limit is %d", hugeSnapshots, rpcListLimit)
+	} else {
+		t.Logf("libvirt refuses the single call, as expected: %v", err)
+	}
+	if cur, err := g.Dom.SnapshotCurrent(0); err != nil {
+		t.Fatalf("libvirt's current snapshot of %s: %v", g.Name, err)
+	} else if name, _ := cur.GetName(); name != tr.Current {
+		t.Fatalf("libvirt's current snapshot of %s is %q, want %q", g.Name, name, tr.Current)
+	} else {
+		cur.Free()
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	drv, err := driver.Open(ctx, systemURI, true)
+	if err != nil {
+		t.Fatalf("open %s: %v", systemURI, err)
+	}
+	defer drv.Close()
+	dom, err := drv.Domain(ctx, g.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list *momentlist.List
+	timed(t, "vmoments: load 20,000 snapshots", func() {
+		if list, err = dom.Moments(ctx, conf.Snapshot); err != nil {
+			t.Fatalf("load %d snapshots of %s: %v", hugeSnapshots, g.Name, err)
+		}
+	})
+	want := tr.Relations()
+	if got := listRelations(list); !got.equal(want) {
+		t.Fatalf("vmoments loaded a different tree: %s", got.diff(want))
+	}
+	cur, rule, err := dom.Current(ctx, conf.Snapshot)
+	if err != nil || cur == nil || cur.Name() != tr.Current {
+		t.Fatalf("current snapshot: got %v (%v, err %v), want %s", cur, rule, err, tr.Current)
+	}
+	timed(t, "vmoments: refresh (names again, nothing new to fetch)", func() {
+		all, err := dom.List(ctx, conf.Snapshot, "", 0)
+		if err != nil || len(all) != hugeSnapshots {
+			t.Fatalf("refresh: %d snapshots, err %v; want %d", len(all), err, hugeSnapshots)
+		}
+	})
+	timed(t, "vmoments: roots and leaves of the loaded list", func() {
+		roots, err := dom.List(ctx, conf.Snapshot, "", momentlist.Roots)
+		if err != nil || len(roots) != 6 {
+			t.Fatalf("roots: %d, err %v; want 6", len(roots), err)
+		}
+	})
+}
+
+// finestGroup counts the snapshots that are not leaves, inactive and internal: the last
+// filter-group piece the enumeration can ask for before it has to cut along the tree.
+func finestGroup(tr tree) int {
+	hasChild := map[string]bool{}
+	for _, n := range tr.Nodes {
+		hasChild[n.Parent] = true
+	}
+	count := 0
+	for _, n := range tr.Nodes {
+		external := n.Memory == "external"
+		for _, d := range n.Disks {
+			external = external || d.Mode == "external"
+		}
+		if hasChild[n.Name] && n.State == "shutoff" && !external {
+			count++
+		}
+	}
+	return count
+}
