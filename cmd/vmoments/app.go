@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/vmoments/vmoments/cmd/vmoments/internal/vshfmt"
+	"github.com/vmoments/vmoments/driver"
+	"libvirt.org/go/libvirt"
+)
+
+// app is one run of vmoments: its output streams, environment and connection.
+type app struct {
+	stdout, stderr io.Writer
+	env            func(string) (string, bool)
+	loc            *time.Location
+	locale         vshfmt.Locale
+	g              globalOpts
+	ctx            context.Context
+	// open opens a driver (driver.Open; tests may replace it).
+	open func(ctx context.Context, uri string, readOnly bool) (driver.Driver, error)
+	drv  driver.Driver
+	// stderrTTY says whether stderr is a terminal (progress lines are shown only then).
+	stderrTTY bool
+	cmds      []*cmdDef
+}
+
+func newApp(stdout, stderr io.Writer, env func(string) (string, bool)) *app {
+	a := &app{stdout: stdout, stderr: stderr, env: env, loc: time.Local, ctx: context.Background(),
+		open: driver.Open}
+	a.locale = vshfmt.LocaleFromEnv(env)
+	if f, ok := stderr.(*os.File); ok {
+		a.stderrTTY = isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
+	}
+	a.cmds = commands()
+	return a
+}
+
+// errorf prints one virsh-style error line: "error: MESSAGE".
+func (a *app) errorf(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "error: "+format+"\n", args...)
+}
+
+// printf writes to stdout (virsh's vshPrint).
+func (a *app) printf(format string, args ...any) {
+	fmt.Fprintf(a.stdout, format, args...)
+}
+
+// printExtra writes to stdout unless -q was given (virsh's vshPrintExtra).
+func (a *app) printExtra(format string, args ...any) {
+	if !a.g.quiet {
+		fmt.Fprintf(a.stdout, format, args...)
+	}
+}
+
+// main runs vmoments with the arguments after the program name and returns the exit status:
+// 0 when every command succeeded, 1 otherwise (as virsh).
+func (a *app) main(args []string) int {
+	g, i, msg := parseGlobals(args)
+	if msg != "" {
+		a.errorf("%s", msg)
+		return 1
+	}
+	a.g = g
+	if g.help {
+		a.usage()
+		return 0
+	}
+	if g.version {
+		a.printf("%s\n", version)
+		return 0
+	}
+	rest := args[i:]
+	if len(rest) == 0 {
+		a.usage()
+		return 0
+	}
+	var tk tokenizer = &argvTokens{words: rest}
+	if len(rest) == 1 {
+		tk = &stringTokens{s: rest[0]}
+	}
+	cmds, msg := parseCommands(a.cmds, tk)
+	if msg != "" {
+		a.errorf("%s", msg)
+		return 1
+	}
+	defer func() {
+		if a.drv != nil {
+			a.drv.Close()
+		}
+	}()
+	needConn := false
+	for _, c := range cmds {
+		needConn = needConn || !c.def.noConnect
+	}
+	// virsh connects at start-up when -c names a URI (a failure ends it before any command),
+	// and otherwise when the first command needs the connection.
+	if g.uriGiven && needConn && !a.connect() {
+		return 1
+	}
+	ok := true
+	for _, c := range cmds {
+		if c.def.noConnect || a.drv != nil || a.connect() {
+			ok = c.def.run(a, c) && ok
+			if !ok && c.def.run == nil {
+				ok = false
+			}
+		} else {
+			ok = false
+		}
+		a.printExtra("\n")
+	}
+	if !ok {
+		return 1
+	}
+	return 0
+}
+
+const version = "vmoments (virsh 9.0 compatible list commands)"
+
+// connect opens the driver for the URI virsh would use. Failures print virsh's two lines.
+func (a *app) connect() bool {
+	uri := a.g.uri
+	if !a.g.uriGiven {
+		if v, ok := a.env("VIRSH_DEFAULT_CONNECT_URI"); ok && v != "" {
+			uri = v
+		} else if v, ok := a.env("LIBVIRT_DEFAULT_URI"); ok && v != "" {
+			uri = v
+		}
+	}
+	if uri == "" || !strings.HasPrefix(strings.ToLower(uri), "test:") {
+		// Ask libvirt itself: it resolves its default URI (uri_default in libvirt.conf, root or
+		// session), and a failure gives exactly the message virsh prints. The test driver is
+		// left to the driver, whose state lives in its one connection.
+		resolved, err := probeURI(uri, a.g.readonly)
+		if err != nil {
+			a.errorf("failed to connect to the hypervisor")
+			a.errorf("%s", libvirtMessage(err))
+			return false
+		}
+		uri = resolved
+	}
+	drv, err := a.open(a.ctx, uri, a.g.readonly)
+	if err != nil {
+		a.errorf("failed to connect to the hypervisor")
+		a.errorf("%s", libvirtMessage(err))
+		return false
+	}
+	a.drv = drv
+	return true
+}
+
+// probeURI opens and closes a libvirt connection the way virsh opens its own (read-write
+// unless -r) and returns the URI libvirt connected to.
+func probeURI(uri string, readOnly bool) (string, error) {
+	var conn *libvirt.Connect
+	var err error
+	if readOnly {
+		conn, err = libvirt.NewConnectReadOnly(uri)
+	} else {
+		conn, err = libvirt.NewConnect(uri)
+	}
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if uri != "" {
+		return uri, nil
+	}
+	return conn.GetURI()
+}
+
+// libvirtMessage returns libvirt's own message for err (what virsh prints), else err's text.
+func libvirtMessage(err error) string {
+	var lerr libvirt.Error
+	if errors.As(err, &lerr) && lerr.Message != "" {
+		return lerr.Message
+	}
+	var perr *libvirt.Error
+	if errors.As(err, &perr) && perr != nil && perr.Message != "" {
+		return perr.Message
+	}
+	var derr *driver.Error
+	if errors.As(err, &derr) && derr.Msg != "" {
+		return derr.Msg
+	}
+	return err.Error()
+}

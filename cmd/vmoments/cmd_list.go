@@ -1,0 +1,248 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/vmoments/vmoments/cmd/vmoments/internal/vshfmt"
+	"github.com/vmoments/vmoments/conf"
+	"github.com/vmoments/vmoments/momentlist"
+)
+
+func runSnapshotList(a *app, c *parsedCmd) bool   { return a.list(c, conf.Snapshot) }
+func runCheckpointList(a *app, c *parsedCmd) bool { return a.list(c, conf.Checkpoint) }
+
+// exclusive is VSH_EXCLUSIVE_OPTIONS: it reports the first pair given together.
+func (a *app) exclusive(c *parsedCmd, pairs ...[2]string) bool {
+	for _, p := range pairs {
+		if c.has(p[0]) && c.has(p[1]) {
+			a.errorf("Options --%s and --%s are mutually exclusive", p[0], p[1])
+			return false
+		}
+	}
+	return true
+}
+
+// listFilters maps list options to momentlist filters; the order is virsh's FILTER order,
+// which decides which "--X and --tree are mutually exclusive" message comes first.
+var snapshotTreeFilters = []struct {
+	opt string
+	f   momentlist.Filter
+}{
+	{"leaves", momentlist.Leaves}, {"no-leaves", momentlist.NoLeaves},
+	{"inactive", momentlist.Inactive}, {"active", momentlist.Active}, {"disk-only", momentlist.DiskOnly},
+	{"internal", momentlist.Internal}, {"external", momentlist.External},
+}
+
+// list is snapshot-list and checkpoint-list: virsh's cmdSnapshotList / cmdCheckpointList
+// step by step (the same checks in the same order, so the same first error), then the
+// vmoments outputs.
+func (a *app) list(c *parsedCmd, kind conf.Kind) bool {
+	tree := c.has("tree")
+	pairs := [][2]string{{"tree", "name"}, {"parent", "roots"}, {"parent", "tree"}, {"roots", "tree"}, {"roots", "from"}}
+	if kind == conf.Snapshot {
+		pairs = append(pairs, [2]string{"roots", "current"})
+	}
+	if !a.exclusive(c, pairs...) {
+		return false
+	}
+	var f momentlist.Filter
+	for _, tf := range snapshotTreeFilters {
+		if kind == conf.Checkpoint && tf.f&(momentlist.Leaves|momentlist.NoLeaves) == 0 {
+			continue
+		}
+		if c.has(tf.opt) {
+			if tree {
+				a.errorf("--%s and --tree are mutually exclusive", tf.opt)
+				return false
+			}
+			f |= tf.f
+		}
+	}
+	for opt, bit := range map[string]momentlist.Filter{"topological": momentlist.Topological,
+		"roots": momentlist.Roots, "metadata": momentlist.Metadata, "no-metadata": momentlist.NoMetadata,
+		"only-current": momentlist.Current, "no-current": momentlist.NoCurrent, "per-disk": momentlist.PerDisk} {
+		if c.has(opt) {
+			f |= bit
+		}
+	}
+	from := c.has("from")
+	current := c.has("current")
+	if c.has("descendants") {
+		if !from && !current {
+			if kind == conf.Snapshot {
+				a.errorf("--descendants requires either --from or --current")
+			} else {
+				a.errorf("--descendants requires --from")
+			}
+			return false
+		}
+		f |= momentlist.Descendants
+	}
+	// vmoments' output modes: at most one of them, and none with virsh's --tree/--name.
+	modes := []string{"tree", "name", "json", "dot", "forest"}
+	for i, m1 := range modes {
+		for _, m2 := range modes[i+1:] {
+			if (m1 == "tree" && m2 == "name") || !c.has(m1) || !c.has(m2) {
+				continue
+			}
+			a.errorf("Options --%s and --%s are mutually exclusive", m1, m2)
+			return false
+		}
+	}
+	if c.has("forest") && c.has("parent") {
+		a.errorf("Options --parent and --forest are mutually exclusive")
+		return false
+	}
+
+	dom, ok := a.domain(c)
+	if !ok {
+		return false
+	}
+	l, ok := a.load(dom, kind, c.has("json"))
+	if !ok {
+		return false
+	}
+	var start *momentlist.Moment
+	if from || current {
+		if start, ok = a.lookupMoment(c, l, kind, "from", kind == conf.Snapshot); !ok {
+			return false
+		}
+	}
+	sel, err := l.Select(start, f)
+	if err != nil {
+		a.errorf("%s", err)
+		return false
+	}
+	items := slices.Clone(sel)
+	drawn := tree || c.has("forest")
+	if drawn && start != nil {
+		items = append(items, start)
+	}
+	if f&momentlist.Topological == 0 {
+		sortByName(items)
+	}
+	switch {
+	case tree:
+		a.printf("%s", vshfmt.FormatTree(treeItems(items, start, nil)))
+	case c.has("forest"):
+		a.printf("%s", vshfmt.FormatTree(treeItems(items, start, currentMarks(l, c.has("per-disk")))))
+	case c.has("json"):
+		return a.printJSON(momentsJSON(l, items))
+	case c.has("dot"):
+		a.printf("%s", dotGraph(dom.Name(), l, items, start))
+	case c.has("name"):
+		for _, m := range items {
+			a.printf("%s\n", m.Name())
+		}
+	default:
+		a.printf("%s", a.listTable(kind, items, c.has("parent")))
+	}
+	return true
+}
+
+// listTable is virsh's table: Name, Creation Time (local time), State (snapshots), Parent
+// (with --parent, the parent named in the moment's XML).
+func (a *app) listTable(kind conf.Kind, items []*momentlist.Moment, parent bool) string {
+	head := []string{"Name", "Creation Time"}
+	if kind == conf.Snapshot {
+		head = append(head, "State")
+	}
+	if parent {
+		head = append(head, "Parent")
+	}
+	t := vshfmt.NewTable(head...)
+	for _, m := range items {
+		d := m.Def()
+		row := []string{d.Name, a.localTime(d)}
+		if kind == conf.Snapshot {
+			row = append(row, d.State)
+		}
+		if parent {
+			row = append(row, d.Parent)
+		}
+		t.Append(row...)
+	}
+	return t.Format(a.locale, !a.g.quiet)
+}
+
+// localTime formats a creation time as virsh: g_date_time_format(local, "%Y-%m-%d %H:%M:%S %z").
+func (a *app) localTime(d *conf.Def) string {
+	return d.Created.In(a.loc).Format("2006-01-02 15:04:05 -0700")
+}
+
+// sortByName is virsh's qsort with vshStrcasecmp; names equal but for case keep a fixed order.
+func sortByName(items []*momentlist.Moment) {
+	slices.SortStableFunc(items, func(x, y *momentlist.Moment) int {
+		if c := vshfmt.Strcasecmp(x.Name(), y.Name()); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Name(), y.Name())
+	})
+}
+
+// treeItems links each item to its nearest ancestor among the items (virsh links a moment to
+// its parent, which for every list virsh accepts with --tree is in the list or absent); start
+// (the --from moment) is always a root, as virsh makes it. marks, if not nil, annotate labels.
+func treeItems(items []*momentlist.Moment, start *momentlist.Moment, marks map[*momentlist.Moment]string) []vshfmt.TreeItem {
+	index := make(map[*momentlist.Moment]int, len(items))
+	for i, m := range items {
+		index[m] = i
+	}
+	out := make([]vshfmt.TreeItem, len(items))
+	for i, m := range items {
+		out[i] = vshfmt.TreeItem{Label: m.Name() + marks[m], Parent: -1}
+		if m == start {
+			continue
+		}
+		for p := m.Parent(); p != nil; p = p.Parent() {
+			if j, ok := index[p]; ok {
+				out[i].Parent = j
+				break
+			}
+		}
+	}
+	return out
+}
+
+// currentMarks labels the current moment " (current)" and, with perDisk, every moment of the
+// current set " (current for vda, vdb)".
+func currentMarks(l *momentlist.List, perDisk bool) map[*momentlist.Moment]string {
+	marks := map[*momentlist.Moment]string{}
+	var parts = map[*momentlist.Moment][]string{}
+	if cur := l.Current(); cur != nil {
+		parts[cur] = append(parts[cur], "current")
+	}
+	if perDisk {
+		for m, disks := range disksByMoment(l) {
+			parts[m] = append(parts[m], "current for "+strings.Join(disks, ", "))
+		}
+	}
+	for m, p := range parts {
+		marks[m] = " (" + strings.Join(p, "; ") + ")"
+	}
+	return marks
+}
+
+// disksByMoment inverts CurrentFor: each moment of the current set and its disks, sorted.
+func disksByMoment(l *momentlist.List) map[*momentlist.Moment][]string {
+	out := map[*momentlist.Moment][]string{}
+	for disk, m := range l.CurrentFor() {
+		out[m] = append(out[m], disk)
+	}
+	for _, disks := range out {
+		slices.Sort(disks)
+	}
+	return out
+}
+
+// kindWord returns "snapshot" or "checkpoint", capitalised for libvirt's error prefixes.
+func kindTitle(kind conf.Kind) string {
+	return strings.ToUpper(kind.String()[:1]) + kind.String()[1:]
+}
+
+// notFound is libvirt's VIR_ERR_NO_DOMAIN_SNAPSHOT / _CHECKPOINT message for a name.
+func notFound(kind conf.Kind, name string) string {
+	return fmt.Sprintf("Domain %s not found: no domain %s with matching name '%s'", kind, kind, name)
+}

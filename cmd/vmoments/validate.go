@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/vmoments/vmoments/conf"
+)
+
+// schemaDir is where libvirt installs its RelaxNG schemas (virt-xml-validate reads them there).
+var schemaDir = "/usr/share/libvirt/schemas"
+
+// runValidate checks each file in two steps: libvirt's parse rules for redefinition (conf,
+// with libvirt's messages naming the element and value), then, when libvirt's schemas and
+// xmllint are installed, the same RelaxNG check virt-xml-validate makes, so validate rejects
+// at least what virt-xml-validate rejects.
+func runValidate(a *app, c *parsedCmd) bool {
+	ok := true
+	for _, file := range c.argv {
+		msg, valid := validateFile(file)
+		a.printf("%s: %s\n", file, msg)
+		ok = ok && valid
+	}
+	return ok
+}
+
+// validateFile returns the verdict on one file, "ok (KIND NAME)" or the reason it fails, and
+// whether it passed.
+func validateFile(file string) (string, bool) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		var perr *os.PathError
+		if errors.As(err, &perr) {
+			return "cannot read: " + perr.Err.Error(), false
+		}
+		return "cannot read: " + err.Error(), false
+	}
+	d, err := conf.Parse(data, conf.ParseRedefine)
+	if err != nil {
+		return "invalid: " + err.Error(), false
+	}
+	if msg := schemaCheck(file, d.Kind); msg != "" {
+		return "invalid: " + msg, false
+	}
+	return "ok (" + d.Kind.String() + " " + d.Name + ")", true
+}
+
+// schemaCheck runs xmllint with libvirt's schema for kind; "" when the file passes or the schema
+// or xmllint is not installed.
+func schemaCheck(file string, kind conf.Kind) string {
+	rng := filepath.Join(schemaDir, "domain"+kind.String()+".rng")
+	if _, err := os.Stat(rng); err != nil {
+		return ""
+	}
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		return ""
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(xmllint, "--noout", "--relaxng", rng, file)
+	cmd.Stderr = &stderr
+	if cmd.Run() == nil {
+		return ""
+	}
+	// xmllint says "FILE:LINE: element X: Relax-NG validity error : MESSAGE" then "FILE fails to
+	// validate"; keep the first validity line without the file name.
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(line, "error") {
+			line = strings.TrimPrefix(line, file+":")
+			return "libvirt's schema " + filepath.Base(rng) + " rejects it: line " + strings.TrimSpace(line)
+		}
+	}
+	return "libvirt's schema " + filepath.Base(rng) + " rejects it"
+}
