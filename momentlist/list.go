@@ -58,6 +58,7 @@ type Moment struct {
 	firstChild *Moment
 	sibling    *Moment
 	nchildren  int
+	class      Filter // classify(def): the snapshot status and location bits
 
 	list       *List   // nil once removed
 	prev, next *Moment // insertion order (the List's non-topological domain-level order)
@@ -66,8 +67,10 @@ type Moment struct {
 }
 
 // Def returns the moment's definition. The List rewrites Def().Parent when libvirt would
-// (plain delete re-parents children; Create sets the parent); callers must not change
-// Def().Name or Def().Parent themselves.
+// (plain delete re-parents children; Create sets the parent). A definition must not be
+// changed while it is in a list: the List reads its name, parent, state, memory and disks
+// when it enters (Add, Create, Redefine, Load); to change a moment, redefine it with a new
+// definition. (Its raw XML may be set at any time.)
 func (m *Moment) Def() *conf.Def { return m.def }
 
 // Name returns the moment's name.

@@ -105,7 +105,7 @@ func (l *List) Redefine(d *conf.Def, makeCurrent bool) (*Moment, error) {
 		if m.parent != nil {
 			dropParent(m)
 		}
-		m.def = d
+		m.def, m.class = d, classify(d)
 	} else {
 		var err error
 		if m, err = l.Add(d); err != nil {

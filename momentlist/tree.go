@@ -22,7 +22,7 @@ func (l *List) Add(d *conf.Def) (*Moment, error) {
 		return nil, fmt.Errorf("operation failed: domain moment %s already exists", d.Name)
 	}
 	l.seq++
-	m := &Moment{def: d, list: l, seq: l.seq, prev: l.last}
+	m := &Moment{def: d, class: classify(d), list: l, seq: l.seq, prev: l.last}
 	if l.last != nil {
 		l.last.next = m
 	} else {
