@@ -149,41 +149,9 @@ func buildSnapshot(d *Def, redefine bool, r *rawDoc, fail failFunc) error {
 
 	seen := make(map[string]bool, len(r.disks))
 	for i := range r.disks {
-		rd := &r.disks[i]
-		if !rd.name.ok {
-			return fail("disk/@name", "", "missing name from disk snapshot element")
-		}
-		if rd.name.v == "" {
-			return fail("disk/@name", "", "disk snapshot element has an empty name")
-		}
-		spec := DiskSpec{Name: rd.name.v, Source: rd.source, DriverType: rd.driver}
-		if rd.mode.ok {
-			if !snapshotLocations[rd.mode.v] {
-				return fail("disk/@snapshot", rd.mode.v,
-					"Invalid value for attribute 'snapshot' in element 'disk': '%s'.", rd.mode.v)
-			}
-			spec.Mode = rd.mode.v
-		}
-		if rd.typ.ok {
-			switch rd.typ.v {
-			case "file":
-			case "block", "network":
-				spec.SourceType = rd.typ.v
-			case "dir", "volume", "nvme", "vhostuser", "vhostvdpa":
-				return fail("disk/@type", rd.typ.v, "unsupported disk snapshot type '%s'", rd.typ.v)
-			default:
-				return fail("disk/@type", rd.typ.v,
-					"Invalid value for attribute 'type' in element 'disk': '%s'.", rd.typ.v)
-			}
-		}
-		if rd.driver != "" && !storageFormats[rd.driver] {
-			return fail("disk/driver/@type", rd.driver, "unknown disk snapshot driver '%s'", rd.driver)
-		}
-		if spec.SourceType != "network" && rd.source != "" && !strings.HasPrefix(rd.source, "/") {
-			return fail("disk/source", rd.source, "disk snapshot image path '%s' must be absolute", rd.source)
-		}
-		if spec.Mode == "" && (rd.source != "" || rd.driver != "") {
-			spec.Mode = "external"
+		spec, err := snapshotDisk(&r.disks[i], fail)
+		if err != nil {
+			return err
 		}
 		if seen[spec.Name] {
 			return fail("disk/@name", spec.Name, "disk '%s' specified twice", spec.Name)
@@ -203,26 +171,54 @@ func buildSnapshot(d *Def, redefine bool, r *rawDoc, fail failFunc) error {
 	return nil
 }
 
+// snapshotDisk checks one snapshot disk as libvirt's virDomainSnapshotDiskDefParseXML does, in
+// its order, and applies its default: a disk with a source or a driver and no snapshot
+// attribute is external.
+func snapshotDisk(rd *rawDisk, fail failFunc) (DiskSpec, error) {
+	if !rd.name.ok {
+		return DiskSpec{}, fail("disk/@name", "", "missing name from disk snapshot element")
+	}
+	if rd.name.v == "" {
+		return DiskSpec{}, fail("disk/@name", "", "disk snapshot element has an empty name")
+	}
+	spec := DiskSpec{Name: rd.name.v, Source: rd.source, DriverType: rd.driver}
+	if rd.mode.ok {
+		if !snapshotLocations[rd.mode.v] {
+			return spec, fail("disk/@snapshot", rd.mode.v,
+				"Invalid value for attribute 'snapshot' in element 'disk': '%s'.", rd.mode.v)
+		}
+		spec.Mode = rd.mode.v
+	}
+	if rd.typ.ok {
+		switch rd.typ.v {
+		case "file":
+		case "block", "network":
+			spec.SourceType = rd.typ.v
+		case "dir", "volume", "nvme", "vhostuser", "vhostvdpa":
+			return spec, fail("disk/@type", rd.typ.v, "unsupported disk snapshot type '%s'", rd.typ.v)
+		default:
+			return spec, fail("disk/@type", rd.typ.v,
+				"Invalid value for attribute 'type' in element 'disk': '%s'.", rd.typ.v)
+		}
+	}
+	if rd.driver != "" && !storageFormats[rd.driver] {
+		return spec, fail("disk/driver/@type", rd.driver, "unknown disk snapshot driver '%s'", rd.driver)
+	}
+	if spec.SourceType != "network" && rd.source != "" && !strings.HasPrefix(rd.source, "/") {
+		return spec, fail("disk/source", rd.source, "disk snapshot image path '%s' must be absolute", rd.source)
+	}
+	if spec.Mode == "" && (rd.source != "" || rd.driver != "") {
+		spec.Mode = "external"
+	}
+	return spec, nil
+}
+
 func buildCheckpointDisks(d *Def, r *rawDoc, fail failFunc) error {
 	seen := make(map[string]bool, len(r.disks))
 	for i := range r.disks {
-		rd := &r.disks[i]
-		if rd.name.v == "" {
-			return fail("disk/@name", "", "missing name from disk checkpoint element")
-		}
-		// A disk without a checkpoint attribute is a bitmap disk (libvirt's parser).
-		spec := DiskSpec{Name: rd.name.v, Mode: "bitmap", Bitmap: rd.bitmap.v}
-		if rd.mode.ok {
-			if rd.mode.v != "no" && rd.mode.v != "bitmap" {
-				return fail("disk/@checkpoint", rd.mode.v,
-					"Invalid value for attribute 'checkpoint' in element 'disk': '%s'.", rd.mode.v)
-			}
-			spec.Mode = rd.mode.v
-		}
-		if spec.Mode == "no" && rd.bitmap.ok {
-			return fail("disk/@bitmap", rd.bitmap.v,
-				"disk '%s' has checkpoint='no' and bitmap '%s': libvirt allows a bitmap only with checkpoint='bitmap'",
-				spec.Name, rd.bitmap.v)
+		spec, err := checkpointDisk(&r.disks[i], fail)
+		if err != nil {
+			return err
 		}
 		if seen[spec.Name] {
 			return fail("disk/@name", spec.Name, "disk '%s' specified twice", spec.Name)
@@ -231,6 +227,29 @@ func buildCheckpointDisks(d *Def, r *rawDoc, fail failFunc) error {
 		d.Disks = append(d.Disks, spec)
 	}
 	return nil
+}
+
+// checkpointDisk checks one checkpoint disk. libvirt leaves these checks to its schema
+// (domaincheckpoint.rng), which it always applies; a disk without a checkpoint attribute is a
+// bitmap disk, as libvirt's parser reads it.
+func checkpointDisk(rd *rawDisk, fail failFunc) (DiskSpec, error) {
+	if rd.name.v == "" {
+		return DiskSpec{}, fail("disk/@name", "", "missing name from disk checkpoint element")
+	}
+	spec := DiskSpec{Name: rd.name.v, Mode: "bitmap", Bitmap: rd.bitmap.v}
+	if rd.mode.ok {
+		if rd.mode.v != "no" && rd.mode.v != "bitmap" {
+			return spec, fail("disk/@checkpoint", rd.mode.v,
+				"Invalid value for attribute 'checkpoint' in element 'disk': '%s'.", rd.mode.v)
+		}
+		spec.Mode = rd.mode.v
+	}
+	if spec.Mode == "no" && rd.bitmap.ok {
+		return spec, fail("disk/@bitmap", rd.bitmap.v,
+			"disk '%s' has checkpoint='no' and bitmap '%s': libvirt allows a bitmap only with checkpoint='bitmap'",
+			spec.Name, rd.bitmap.v)
+	}
+	return spec, nil
 }
 
 // parseCLong reads a number as libvirt's virStrToLong_ll (C strtoll, base 10, the whole string):

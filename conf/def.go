@@ -95,7 +95,8 @@ type DiskSpec struct {
 	Bitmap string
 	// Source is an external snapshot disk's <source file=...> (or dev=...), if given.
 	Source string
-	// SourceType is the <source>'s kind: "file", "block", "network" or "" (file).
+	// SourceType is the disk's type attribute when it is not a file: "block" or "network".
+	// It is "" for a file, libvirt's default (the parsers read type='file' as "").
 	SourceType string
 	// DriverType is a snapshot disk's <driver type=...>, if given (qcow2).
 	DriverType string
@@ -127,14 +128,22 @@ type Def struct {
 	// HasDomain says whether the document embeds a <domain> (or checkpoint <domain>).
 	HasDomain bool
 
-	raw []byte
+	raw  []byte
+	full *fullCache // the libvirtxml document parsed from raw, on first use
 }
 
 // Raw returns the XML the definition was parsed from, or nil. The caller must not modify it.
 func (d *Def) Raw() []byte { return d.raw }
 
-// SetRaw replaces the kept XML document (used by drivers that fetch XML separately).
-func (d *Def) SetRaw(raw []byte) { d.raw = raw }
+// SetRaw replaces the kept XML document (used by drivers that fetch XML separately). The fields
+// are not changed; the lazily parsed full document is forgotten.
+func (d *Def) SetRaw(raw []byte) {
+	d.raw = raw
+	d.full = nil
+	if raw != nil {
+		d.full = new(fullCache)
+	}
+}
 
 // Status returns the snapshot status class: from <state> alone, exactly as libvirt's
 // virDomainSnapshotFilter (spec §2): shutoff is Inactive, disk-snapshot is DiskOnly, every other

@@ -262,32 +262,41 @@ func decodeDisks(kind Kind, dec *xml.Decoder, r *rawDoc) error {
 		case xml.EndElement:
 			return nil
 		case xml.StartElement:
-			rd := rawDisk{name: attr(t, "name"), typ: attr(t, "type")}
-			if kind == Checkpoint {
-				rd.mode, rd.bitmap = attr(t, "checkpoint"), attr(t, "bitmap")
-				if err := dec.Skip(); err != nil {
-					return syntaxError(kind, err)
-				}
-				r.disks = append(r.disks, rd)
-				continue
-			}
-			rd.mode = attr(t, "snapshot")
-			var disk libvirtxml.DomainSnapshotDisk
-			if err := dec.DecodeElement(&disk, &t); err != nil {
-				var serr *xml.SyntaxError
-				if errors.As(err, &serr) {
-					return syntaxError(kind, err)
-				}
-				return &ParseError{Kind: kind, Element: "disk", Value: rd.name.v, Err: err,
-					Msg: fmt.Sprintf("invalid disk '%s' in snapshot XML: %v", rd.name.v, err)}
-			}
-			rd.source = diskSource(disk.Source)
-			if disk.Driver != nil {
-				rd.driver = disk.Driver.Type
+			rd, err := decodeDisk(kind, dec, t)
+			if err != nil {
+				return err
 			}
 			r.disks = append(r.disks, rd)
 		}
 	}
+}
+
+// decodeDisk reads one disk element, just started: its attributes as written, and for a
+// snapshot its <driver> and <source> through libvirtxml's DomainSnapshotDisk.
+func decodeDisk(kind Kind, dec *xml.Decoder, t xml.StartElement) (rawDisk, error) {
+	rd := rawDisk{name: attr(t, "name"), typ: attr(t, "type")}
+	if kind == Checkpoint {
+		rd.mode, rd.bitmap = attr(t, "checkpoint"), attr(t, "bitmap")
+		if err := dec.Skip(); err != nil {
+			return rd, syntaxError(kind, err)
+		}
+		return rd, nil
+	}
+	rd.mode = attr(t, "snapshot")
+	var disk libvirtxml.DomainSnapshotDisk
+	if err := dec.DecodeElement(&disk, &t); err != nil {
+		var serr *xml.SyntaxError
+		if errors.As(err, &serr) {
+			return rd, syntaxError(kind, err)
+		}
+		return rd, &ParseError{Kind: kind, Element: "disk", Value: rd.name.v, Err: err,
+			Msg: fmt.Sprintf("invalid disk '%s' in snapshot XML: %v", rd.name.v, err)}
+	}
+	rd.source = diskSource(disk.Source)
+	if disk.Driver != nil {
+		rd.driver = disk.Driver.Type
+	}
+	return rd, nil
 }
 
 // diskSource is the path (file, block device) or network name of a snapshot disk's <source>.
