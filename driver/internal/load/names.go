@@ -1,0 +1,161 @@
+package load
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vmoments/vmoments/conf"
+)
+
+// NameStats says how a name listing went.
+type NameStats struct {
+	// Calls is the number of list calls made (refused ones included).
+	Calls int
+	// Refused is the number of list calls libvirtd refused as too big.
+	Refused int
+}
+
+// Names returns the names of every moment of src's kind, each once.
+//
+// It asks for all of them in one call. When libvirtd refuses that call because the answer would
+// exceed its RPC limit (a [TooMany] error), Names enumerates disjoint pieces that each fit,
+// refining a refused piece one group at a time, in this order:
+//
+//  1. leaves and non-leaves (LEAVES, NO_LEAVES);
+//  2. snapshots only: the status group (INACTIVE, ACTIVE, DISK_ONLY), then the location group
+//     (INTERNAL, EXTERNAL) — every snapshot is in exactly one member of each group;
+//  3. the tree: the roots that match the piece's filter, then, for each root, its descendants
+//     that match (ListAllChildren with DESCENDANTS); a refused subtree is split into the
+//     matching direct children of its top plus the subtrees of each direct child, recursively.
+//
+// The pieces are disjoint and together cover every moment, so their union is the full list.
+// A piece that cannot be split further (more than the limit of roots, or of direct children of
+// one moment, matching the finest filter) is reported with libvirt's error.
+func Names(ctx context.Context, src Source) ([]string, NameStats, error) {
+	e := enumerator{src: src, seen: map[string]bool{}}
+	err := e.piece(ctx, "", 0)
+	return e.out, e.stats, err
+}
+
+type enumerator struct {
+	src   Source
+	seen  map[string]bool
+	out   []string
+	stats NameStats
+}
+
+// list makes one list call; refused reports a TooMany refusal (not an error).
+func (e *enumerator) list(ctx context.Context, from string, flags uint32) (names []string, refused bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	e.stats.Calls++
+	names, err = e.src.List(ctx, from, flags)
+	if err != nil {
+		if ClassOf(err) == TooMany {
+			e.stats.Refused++
+			return nil, true, nil
+		}
+		return nil, false, err
+	}
+	return names, false, nil
+}
+
+func (e *enumerator) add(names []string) {
+	for _, n := range names {
+		if !e.seen[n] {
+			e.seen[n] = true
+			e.out = append(e.out, n)
+		}
+	}
+}
+
+// groups returns the filter groups that can split a piece, in refinement order.
+func (e *enumerator) groups() [][]uint32 {
+	g := [][]uint32{{flagLeaves, flagNoLeaves}}
+	if e.src.Kind() == conf.Snapshot {
+		g = append(g,
+			[]uint32{snapInactive, snapActive, snapDiskOnly},
+			[]uint32{snapInternal, snapExternal})
+	}
+	return g
+}
+
+// piece lists the moments matching filter in a region: every moment when from is "", else the
+// descendants of from.
+func (e *enumerator) piece(ctx context.Context, from string, filter uint32) error {
+	flags := filter
+	if from != "" {
+		flags |= flagRoots // DESCENDANTS
+	}
+	names, refused, err := e.list(ctx, from, flags)
+	if err != nil {
+		return err
+	}
+	if !refused {
+		e.add(names)
+		return nil
+	}
+	for _, group := range e.groups() {
+		if filter&maskOf(group) != 0 {
+			continue // already split by this group
+		}
+		for _, bit := range group {
+			if err := e.piece(ctx, from, filter|bit); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return e.tree(ctx, from, filter)
+}
+
+// tree splits a region by the tree: the matching tops (roots, or direct children of from) and
+// then the matching descendants of every top.
+func (e *enumerator) tree(ctx context.Context, from string, filter uint32) error {
+	topFlags := filter
+	allTops := uint32(0)
+	if from == "" {
+		topFlags |= flagRoots
+		allTops = flagRoots
+	}
+	matching, refused, err := e.list(ctx, from, topFlags)
+	if err != nil {
+		return err
+	}
+	if refused {
+		return e.tooMany(from, topFlags)
+	}
+	e.add(matching)
+	tops, refused, err := e.list(ctx, from, allTops)
+	if err != nil {
+		return err
+	}
+	if refused {
+		return e.tooMany(from, allTops)
+	}
+	for _, top := range tops {
+		if err := e.piece(ctx, top, filter); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *enumerator) tooMany(from string, flags uint32) error {
+	where := "at domain level"
+	if from != "" {
+		where = fmt.Sprintf("below %s %q", e.src.Kind(), from)
+	}
+	return &Classified{Class: TooMany, Err: fmt.Errorf(
+		"cannot list the %ss in pieces: the piece %s with list flags 0x%x still exceeds libvirt's RPC limit",
+		e.src.Kind(), where, flags)}
+}
+
+func maskOf(group []uint32) uint32 {
+	var m uint32
+	for _, b := range group {
+		m |= b
+	}
+	return m
+}

@@ -1,0 +1,246 @@
+package virt
+
+import (
+	"context"
+	"fmt"
+
+	"libvirt.org/go/libvirt"
+
+	"github.com/vmoments/vmoments/conf"
+	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/momentlist"
+)
+
+// change runs one change of the moments of kind: it brings the loaded list up to date, makes
+// the libvirt call do (on the read-write connection), and applies what do returns to a copy of
+// the list, which is then published. A snapshot change finally checks libvirt's current
+// snapshot against the list's, and reloads if they differ (someone else changed it meanwhile).
+func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
+	do func(dom *libvirt.Domain) (apply func(l *momentlist.List) error, err error)) error {
+	st, err := d.state(kind)
+	if err != nil {
+		return err
+	}
+	if d.drv.readOnly {
+		return &driver.Error{URI: d.drv.uri, Domain: d.name, Kind: kind, Moment: moment,
+			Msg: driver.ErrReadOnly.Error(), Err: driver.ErrReadOnly}
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := d.refresh(ctx, kind, st, false); err != nil {
+		return err
+	}
+	s, dom, err := d.handle(true)
+	if err != nil {
+		return d.drv.wrap(d.name, kind, moment, op, err)
+	}
+	apply, err := do(dom)
+	if err != nil {
+		return d.drv.wrap(d.name, kind, moment, op, classify(s.conn, err))
+	}
+	if apply == nil {
+		return nil
+	}
+	l := cloneList(st.list)
+	oldRule := st.rule
+	if err := apply(l); err != nil {
+		// The list was out of step with libvirt: load it afresh.
+		return d.refresh(ctx, kind, st, true)
+	}
+	st.list, st.rule = l, l.CurrentRule()
+	if st.rule == momentlist.CurrentSet {
+		st.rule = oldRule // the clone's SetCurrent, not the change, set it
+	}
+	if kind == conf.Snapshot {
+		cur, err := currentSnapshot(s.conn, dom)
+		if err != nil {
+			return d.drv.wrap(d.name, kind, "", op, err)
+		}
+		if c := st.list.Current(); (c == nil) != (cur == "") || c != nil && c.Name() != cur {
+			return d.refresh(ctx, kind, st, true)
+		}
+	}
+	return nil
+}
+
+// CreateSnapshot creates (or redefines) a snapshot from XML.
+func (d *Domain) CreateSnapshot(ctx context.Context, xml string, flags driver.SnapshotCreateFlags) (string, error) {
+	var name string
+	op := "create snapshot"
+	if flags&driver.SnapshotCreateRedefine != 0 {
+		op = "redefine snapshot"
+	}
+	err := d.change(ctx, conf.Snapshot, "", op, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
+		h, err := dom.CreateSnapshotXML(xml, libvirt.DomainSnapshotCreateFlags(flags))
+		if err != nil {
+			return nil, err
+		}
+		defer h.Free()
+		if name, err = h.GetName(); err != nil {
+			return nil, err
+		}
+		if flags&driver.SnapshotCreateNoMetadata != 0 {
+			return nil, nil // libvirt keeps no metadata: the list does not change
+		}
+		def, err := fetchDef(h.GetXMLDesc, conf.Snapshot, name)
+		if err != nil {
+			return nil, err
+		}
+		return func(l *momentlist.List) error {
+			if flags&driver.SnapshotCreateRedefine != 0 {
+				_, err := l.Redefine(def, flags&driver.SnapshotCreateCurrent != 0)
+				return err
+			}
+			return create(l, def)
+		}, nil
+	})
+	return name, err
+}
+
+// CreateCheckpoint creates (or redefines) a checkpoint from XML.
+func (d *Domain) CreateCheckpoint(ctx context.Context, xml string, flags driver.CheckpointCreateFlags) (string, error) {
+	var name string
+	op := "create checkpoint"
+	if flags&driver.CheckpointCreateRedefine != 0 {
+		op = "redefine checkpoint"
+	}
+	err := d.change(ctx, conf.Checkpoint, "", op, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
+		h, err := dom.CreateCheckpointXML(xml, libvirt.DomainCheckpointCreateFlags(flags))
+		if err != nil {
+			return nil, err
+		}
+		defer h.Free()
+		if name, err = h.GetName(); err != nil {
+			return nil, err
+		}
+		def, err := fetchDef(func(f libvirt.DomainSnapshotXMLFlags) (string, error) {
+			return h.GetXMLDesc(libvirt.DomainCheckpointXMLFlags(f))
+		}, conf.Checkpoint, name)
+		if err != nil {
+			return nil, err
+		}
+		return func(l *momentlist.List) error {
+			if flags&driver.CheckpointCreateRedefine != 0 {
+				_, err := l.Redefine(def, false)
+				return err
+			}
+			return create(l, def)
+		}, nil
+	})
+	return name, err
+}
+
+// create applies a created moment: libvirt made its parent the current moment; if the list
+// thinks otherwise it is out of step.
+func create(l *momentlist.List, def *conf.Def) error {
+	cur := ""
+	if c := l.Current(); c != nil {
+		cur = c.Name()
+	}
+	if def.Parent != cur {
+		return fmt.Errorf("created %s %q has parent %q, the list's current is %q", def.Kind, def.Name, def.Parent, cur)
+	}
+	_, err := l.Create(def)
+	return err
+}
+
+// fetchDef reads back a moment's XML from libvirt and parses it with the fast path.
+func fetchDef(get func(libvirt.DomainSnapshotXMLFlags) (string, error), kind conf.Kind, name string) (*conf.Def, error) {
+	xml, err := get(0)
+	if err != nil {
+		return nil, err
+	}
+	def, err := conf.ParseFast(kind, []byte(xml))
+	if err != nil {
+		return nil, fmt.Errorf("parsing the XML libvirt returned for %s %q: %w", kind, name, err)
+	}
+	return def, nil
+}
+
+// Delete deletes a moment with libvirt's delete flags.
+func (d *Domain) Delete(ctx context.Context, kind conf.Kind, name string, flags driver.DeleteFlags) error {
+	mode := momentlist.DeletePlain
+	switch {
+	case flags&driver.DeleteChildren != 0:
+		mode = momentlist.DeleteChildren
+	case flags&driver.DeleteChildrenOnly != 0:
+		mode = momentlist.DeleteChildrenOnly
+	}
+	return d.change(ctx, kind, name, "delete "+kind.String(), func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
+		var err error
+		if kind == conf.Snapshot {
+			var h *libvirt.DomainSnapshot
+			if h, err = dom.SnapshotLookupByName(name, 0); err == nil {
+				err = h.Delete(libvirt.DomainSnapshotDeleteFlags(flags))
+				h.Free()
+			}
+		} else {
+			var h *libvirt.DomainCheckpoint
+			if h, err = dom.CheckpointLookupByName(name, 0); err == nil {
+				err = h.Delete(libvirt.DomainCheckpointDeleteFlags(flags))
+				h.Free()
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		return func(l *momentlist.List) error {
+			m := l.Find(name)
+			if m == nil {
+				return fmt.Errorf("deleted %s %q is not in the list", kind, name)
+			}
+			return l.Delete(m, mode)
+		}, nil
+	})
+}
+
+// Revert reverts the domain to a snapshot.
+func (d *Domain) Revert(ctx context.Context, name string, flags driver.RevertFlags) error {
+	return d.change(ctx, conf.Snapshot, name, "revert", func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
+		h, err := dom.SnapshotLookupByName(name, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer h.Free()
+		if err := h.RevertToSnapshot(libvirt.DomainSnapshotRevertFlags(flags)); err != nil {
+			return nil, err
+		}
+		return func(l *momentlist.List) error {
+			m := l.Find(name)
+			if m == nil {
+				return fmt.Errorf("reverted-to snapshot %q is not in the list", name)
+			}
+			l.Revert(m)
+			return nil
+		}, nil
+	})
+}
+
+// SetCurrent makes a snapshot current by redefining it from its own XML with CURRENT, as
+// `virsh snapshot-current NAME` does.
+func (d *Domain) SetCurrent(ctx context.Context, name string) error {
+	return d.change(ctx, conf.Snapshot, name, "set current snapshot", func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
+		h, err := dom.SnapshotLookupByName(name, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer h.Free()
+		xml, err := h.GetXMLDesc(libvirt.DOMAIN_SNAPSHOT_XML_SECURE)
+		if err != nil {
+			return nil, err
+		}
+		h2, err := dom.CreateSnapshotXML(xml, libvirt.DOMAIN_SNAPSHOT_CREATE_REDEFINE|libvirt.DOMAIN_SNAPSHOT_CREATE_CURRENT)
+		if err != nil {
+			return nil, err
+		}
+		defer h2.Free()
+		def, err := fetchDef(h2.GetXMLDesc, conf.Snapshot, name)
+		if err != nil {
+			return nil, err
+		}
+		return func(l *momentlist.List) error {
+			_, err := l.Redefine(def, true)
+			return err
+		}, nil
+	})
+}

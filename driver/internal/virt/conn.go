@@ -1,0 +1,233 @@
+// Package virt is the libvirt-backed implementation of the driver contract that driver/qemu and
+// driver/test share. They differ only in [Options]: how many connections a driver may hold
+// (the test driver's state lives in its one connection) and how libvirt's errors are explained.
+package virt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"libvirt.org/go/libvirt"
+
+	"github.com/vmoments/vmoments/conf"
+	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/driver/internal/load"
+)
+
+// Options say how a driver uses libvirt.
+type Options struct {
+	// Single makes the driver keep exactly one connection for its whole life, used for reads and
+	// changes alike (read-write unless the driver is read-only), and never reconnect: the state of
+	// libvirt's test driver lives in that connection and would vanish with it.
+	Single bool
+	// Workers is the number of XML fetches in flight during a load (default
+	// load.DefaultWorkers, libvirtd's max_client_requests).
+	Workers int
+	// Hint returns a sentence explaining a libvirt error of op ("create snapshot", ...), or "".
+	Hint func(op string, le libvirt.Error) string
+}
+
+// Driver is an open libvirt URI. It implements driver.Driver.
+type Driver struct {
+	uri      string
+	readOnly bool
+	opts     Options
+
+	mu     sync.Mutex
+	read   *slot // connection for reads (for Single, the only one)
+	write  *slot // read-write connection, opened on the first change (for Single, == read)
+	closed bool
+}
+
+// slot is one libvirt connection and its generation: a reconnect makes a new slot, and handles
+// looked up on an older generation are looked up again.
+type slot struct {
+	conn *libvirt.Connect
+	gen  int
+}
+
+// Open opens uri: a read-only connection for reads (or, with opts.Single, the one connection).
+func Open(ctx context.Context, uri string, readOnly bool, opts Options) (*Driver, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if opts.Workers < 1 {
+		opts.Workers = load.DefaultWorkers
+	}
+	d := &Driver{uri: uri, readOnly: readOnly, opts: opts}
+	conn, err := d.dial(readOnly || !opts.Single)
+	if err != nil {
+		return nil, err
+	}
+	d.read = &slot{conn: conn, gen: 1}
+	if opts.Single && !readOnly {
+		d.write = d.read
+	}
+	return d, nil
+}
+
+func (d *Driver) dial(readOnly bool) (*libvirt.Connect, error) {
+	var (
+		conn *libvirt.Connect
+		err  error
+	)
+	if readOnly {
+		conn, err = libvirt.NewConnectReadOnly(d.uri)
+	} else {
+		conn, err = libvirt.NewConnect(d.uri)
+	}
+	if err != nil {
+		return nil, d.wrap("", conf.Snapshot, "", "", err)
+	}
+	return conn, nil
+}
+
+// URI returns the URI the driver was opened with.
+func (d *Driver) URI() string { return d.uri }
+
+// ReadOnly reports whether the driver refuses changes.
+func (d *Driver) ReadOnly() bool { return d.readOnly }
+
+// Close closes every connection of the driver.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	var errs []error
+	for _, s := range []*slot{d.read, d.write} {
+		if s == nil || (s == d.write && d.write == d.read) {
+			continue
+		}
+		if _, err := s.conn.Close(); err != nil {
+			errs = append(errs, d.wrap("", conf.Snapshot, "", "", err))
+		}
+	}
+	d.read, d.write = nil, nil
+	return errors.Join(errs...)
+}
+
+// conn returns the read or the write connection, opening the write one on first use.
+func (d *Driver) conn(write bool) (*slot, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, &driver.Error{URI: d.uri, Msg: "the driver is closed", Err: errClosed}
+	}
+	if !write {
+		return d.read, nil
+	}
+	if d.readOnly {
+		return nil, &driver.Error{URI: d.uri, Msg: driver.ErrReadOnly.Error(), Err: driver.ErrReadOnly}
+	}
+	if d.write == nil {
+		conn, err := d.dial(false)
+		if err != nil {
+			return nil, err
+		}
+		d.write = &slot{conn: conn, gen: 1}
+	}
+	return d.write, nil
+}
+
+var errClosed = errors.New("driver closed")
+
+// errNoReconnect is wrapped by the error of a lost connection that a Single driver cannot replace.
+var errNoReconnect = errors.New("the connection is lost and cannot be reopened")
+
+// reconnect replaces the connection of old (if nobody did already) with a new one.
+func (d *Driver) reconnect(old *slot) (*slot, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, errClosed
+	}
+	if d.opts.Single {
+		return nil, errNoReconnect
+	}
+	for _, p := range []**slot{&d.read, &d.write} {
+		if *p != old {
+			continue
+		}
+		conn, err := d.dial(p == &d.read)
+		if err != nil {
+			var de *driver.Error
+			if errors.As(err, &de) {
+				return nil, de.Err
+			}
+			return nil, err
+		}
+		old.conn.Close()
+		*p = &slot{conn: conn, gen: old.gen + 1}
+		return *p, nil
+	}
+	// Someone reconnected already: use the current one.
+	if d.read != nil && d.read.gen > old.gen {
+		return d.read, nil
+	}
+	return d.write, nil
+}
+
+// Domain looks a domain up by UUID (when the argument looks like one) or by name.
+func (d *Driver) Domain(ctx context.Context, nameOrUUID string) (driver.Domain, error) {
+	return d.LookupDomain(ctx, nameOrUUID)
+}
+
+// LookupDomain is Domain with the concrete type, for the conformance suite's oracle.
+func (d *Driver) LookupDomain(ctx context.Context, nameOrUUID string) (*Domain, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s, err := d.conn(false)
+	if err != nil {
+		return nil, err
+	}
+	var dom *libvirt.Domain
+	if looksLikeUUID(nameOrUUID) {
+		dom, err = s.conn.LookupDomainByUUIDString(nameOrUUID)
+		if isCode(err, libvirt.ERR_NO_DOMAIN) {
+			dom, err = s.conn.LookupDomainByName(nameOrUUID)
+		}
+	} else {
+		dom, err = s.conn.LookupDomainByName(nameOrUUID)
+	}
+	if err != nil {
+		return nil, d.wrap(nameOrUUID, conf.Snapshot, "", "", err)
+	}
+	defer dom.Free()
+	name, err := dom.GetName()
+	if err != nil {
+		return nil, d.wrap(nameOrUUID, conf.Snapshot, "", "", err)
+	}
+	uuid, err := dom.GetUUIDString()
+	if err != nil {
+		return nil, d.wrap(name, conf.Snapshot, "", "", err)
+	}
+	return newDomain(d, name, uuid), nil
+}
+
+func looksLikeUUID(s string) bool {
+	hex := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9', r >= 'a' && r <= 'f', r >= 'A' && r <= 'F':
+			hex++
+		case r == '-':
+		default:
+			return false
+		}
+	}
+	return hex == 32
+}
+
+func isCode(err error, code libvirt.ErrorNumber) bool {
+	var le libvirt.Error
+	return errors.As(err, &le) && le.Code == code
+}
+
+// String describes the driver for logs.
+func (d *Driver) String() string { return fmt.Sprintf("vmoments driver for %s", d.uri) }

@@ -1,0 +1,314 @@
+package virt
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"libvirt.org/go/libvirt"
+
+	"github.com/vmoments/vmoments/conf"
+	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/driver/internal/load"
+	"github.com/vmoments/vmoments/momentlist"
+)
+
+// Domain is one libvirt domain's moments. It implements driver.Domain.
+//
+// Each kind has its own mutex and its own published list. A published list is never changed
+// again: a refresh that finds changes loads a new list, and a change works on a copy
+// (cloneList) that then replaces it. So the moments handed out stay valid and consistent
+// while the domain moves on.
+type Domain struct {
+	drv        *Driver
+	name, uuid string
+
+	hmu     sync.Mutex // guards the libvirt domain handles
+	handles map[*slot]*libvirt.Domain
+
+	kinds [2]kindState // indexed by conf.Kind
+}
+
+type kindState struct {
+	mu   sync.Mutex
+	list *momentlist.List // nil until loaded; immutable once published
+	rule momentlist.CurrentRule
+}
+
+func newDomain(d *Driver, name, uuid string) *Domain {
+	return &Domain{drv: d, name: name, uuid: uuid, handles: map[*slot]*libvirt.Domain{}}
+}
+
+// Name returns the domain's name.
+func (d *Domain) Name() string { return d.name }
+
+// UUID returns the domain's UUID.
+func (d *Domain) UUID() string { return d.uuid }
+
+// URI returns the URI of the driver the domain belongs to.
+func (d *Domain) URI() string { return d.drv.uri }
+
+// handle returns the domain's libvirt handle on the read or write connection.
+func (d *Domain) handle(write bool) (*slot, *libvirt.Domain, error) {
+	s, err := d.drv.conn(write)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d.handleOn(s)
+}
+
+func (d *Domain) handleOn(s *slot) (*slot, *libvirt.Domain, error) {
+	d.hmu.Lock()
+	defer d.hmu.Unlock()
+	if h := d.handles[s]; h != nil {
+		return s, h, nil
+	}
+	h, err := s.conn.LookupDomainByUUIDString(d.uuid)
+	if err != nil {
+		return nil, nil, d.drv.wrap(d.name, conf.Snapshot, "", "", classify(s.conn, err))
+	}
+	d.handles[s] = h
+	return s, h, nil
+}
+
+// forget drops the handle of a replaced connection.
+func (d *Domain) forget(s *slot) {
+	d.hmu.Lock()
+	defer d.hmu.Unlock()
+	if h := d.handles[s]; h != nil {
+		h.Free()
+		delete(d.handles, s)
+	}
+}
+
+func (d *Domain) state(kind conf.Kind) (*kindState, error) {
+	if kind != conf.Snapshot && kind != conf.Checkpoint {
+		return nil, &driver.Error{URI: d.drv.uri, Domain: d.name, Msg: fmt.Sprintf("unknown moment kind %d", kind)}
+	}
+	return &d.kinds[kind], nil
+}
+
+// List refreshes the list of kind and selects from it.
+func (d *Domain) List(ctx context.Context, kind conf.Kind, from string, f momentlist.Filter) ([]*momentlist.Moment, error) {
+	st, err := d.state(kind)
+	if err != nil {
+		return nil, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := d.refresh(ctx, kind, st, false); err != nil {
+		return nil, err
+	}
+	var fm *momentlist.Moment
+	if from != "" {
+		if fm = st.list.Find(from); fm == nil {
+			return nil, d.notFound(kind, from)
+		}
+	}
+	out, err := st.list.Select(fm, f)
+	if err != nil {
+		return nil, &driver.Error{URI: d.drv.uri, Domain: d.name, Kind: kind, Moment: from, Msg: err.Error(), Err: err}
+	}
+	return out, nil
+}
+
+// Moments refreshes the list of kind and returns a private copy of it.
+func (d *Domain) Moments(ctx context.Context, kind conf.Kind) (*momentlist.List, error) {
+	st, err := d.state(kind)
+	if err != nil {
+		return nil, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := d.refresh(ctx, kind, st, false); err != nil {
+		return nil, err
+	}
+	return cloneList(st.list), nil
+}
+
+// Current refreshes the list of kind and returns its current moment and the rule behind it.
+func (d *Domain) Current(ctx context.Context, kind conf.Kind) (*momentlist.Moment, momentlist.CurrentRule, error) {
+	st, err := d.state(kind)
+	if err != nil {
+		return nil, 0, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := d.refresh(ctx, kind, st, false); err != nil {
+		return nil, 0, err
+	}
+	return st.list.Current(), st.rule, nil
+}
+
+// Def refreshes the list of kind and returns one moment's definition.
+func (d *Domain) Def(ctx context.Context, kind conf.Kind, name string) (*conf.Def, error) {
+	st, err := d.state(kind)
+	if err != nil {
+		return nil, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := d.refresh(ctx, kind, st, false); err != nil {
+		return nil, err
+	}
+	m := st.list.Find(name)
+	if m == nil {
+		return nil, d.notFound(kind, name)
+	}
+	return m.Def(), nil
+}
+
+// Reload loads the list of kind again in full.
+func (d *Domain) Reload(ctx context.Context, kind conf.Kind) error {
+	st, err := d.state(kind)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return d.refresh(ctx, kind, st, true)
+}
+
+// XML asks libvirt for one moment's XML.
+func (d *Domain) XML(ctx context.Context, kind conf.Kind, name string, flags driver.XMLFlags) (string, error) {
+	if _, err := d.state(kind); err != nil {
+		return "", err
+	}
+	if err := d.drv.ctxErr(ctx, d.name); err != nil {
+		return "", err
+	}
+	s, dom, err := d.handle(false)
+	if err != nil {
+		return "", err
+	}
+	var xml string
+	if kind == conf.Snapshot {
+		var h *libvirt.DomainSnapshot
+		if h, err = dom.SnapshotLookupByName(name, 0); err == nil {
+			xml, err = h.GetXMLDesc(libvirt.DomainSnapshotXMLFlags(flags))
+			h.Free()
+		}
+	} else {
+		var h *libvirt.DomainCheckpoint
+		if h, err = dom.CheckpointLookupByName(name, 0); err == nil {
+			xml, err = h.GetXMLDesc(libvirt.DomainCheckpointXMLFlags(flags))
+			h.Free()
+		}
+	}
+	if err != nil {
+		return "", d.drv.wrap(d.name, kind, name, "get XML", classify(s.conn, err))
+	}
+	return xml, nil
+}
+
+// notFound is the error for a moment the loaded list lacks, in libvirt's words.
+func (d *Domain) notFound(kind conf.Kind, name string) error {
+	return &driver.Error{URI: d.drv.uri, Domain: d.name, Kind: kind, Moment: name,
+		Msg: fmt.Sprintf("no domain %s with matching name '%s'", kind, name), Err: driver.ErrNotFound}
+}
+
+// refresh brings st.list in step with libvirt (see driver.Domain.List), retrying once on a new
+// connection when the connection is lost (never for a Single driver).
+func (d *Domain) refresh(ctx context.Context, kind conf.Kind, st *kindState, full bool) error {
+	s, err := d.drv.conn(false)
+	if err != nil {
+		return err
+	}
+	err = d.refreshOn(ctx, s, kind, st, full)
+	if err == nil || load.ClassOf(err) != load.ConnLost || ctx.Err() != nil {
+		return d.drv.wrap(d.name, kind, "", "load", err)
+	}
+	ns, rerr := d.drv.reconnect(s)
+	if rerr != nil {
+		e := d.drv.wrap(d.name, kind, "", "load", err).(*driver.Error)
+		e.Hint = reconnectHint(rerr)
+		return e
+	}
+	d.forget(s)
+	return d.drv.wrap(d.name, kind, "", "load", d.refreshOn(ctx, ns, kind, st, full))
+}
+
+func (d *Domain) refreshOn(ctx context.Context, s *slot, kind conf.Kind, st *kindState, full bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	_, dom, err := d.handleOn(s)
+	if err != nil {
+		return err
+	}
+	src := newSource(kind, s.conn, dom)
+	defer src.close()
+	names, _, err := load.Names(ctx, src)
+	if err != nil {
+		return err
+	}
+	cur := ""
+	if kind == conf.Snapshot {
+		if cur, err = currentSnapshot(s.conn, dom); err != nil {
+			return err
+		}
+	}
+	old := st.list
+	if old == nil || full {
+		defs, _, err := load.Fetch(ctx, src, names, d.drv.opts.Workers)
+		if err != nil {
+			return err
+		}
+		d.publishLoad(st, kind, defs, cur)
+		return nil
+	}
+	listed := make(map[string]bool, len(names))
+	var fresh []string
+	for _, n := range names {
+		listed[n] = true
+		if old.Find(n) == nil {
+			fresh = append(fresh, n)
+		}
+	}
+	gone := old.Len() - (len(names) - len(fresh))
+	oldCur := ""
+	if c := old.Current(); c != nil {
+		oldCur = c.Name()
+	}
+	if len(fresh) == 0 && gone == 0 && (kind == conf.Checkpoint || cur == oldCur) {
+		return nil // nothing changed
+	}
+	newDefs, _, err := load.Fetch(ctx, src, fresh, d.drv.opts.Workers)
+	if err != nil {
+		return err
+	}
+	defs := make([]*conf.Def, 0, len(names))
+	for _, m := range old.All() {
+		if listed[m.Name()] {
+			defs = append(defs, copyDef(m.Def()))
+		}
+	}
+	d.publishLoad(st, kind, append(defs, newDefs...), cur)
+	return nil
+}
+
+// publishLoad publishes a freshly loaded list. A load that finds broken relations keeps the
+// tree as libvirt does (the affected moments become roots, current is cleared): that is
+// libvirt's own state, so it is served, not reported.
+func (d *Domain) publishLoad(st *kindState, kind conf.Kind, defs []*conf.Def, cur string) {
+	l := momentlist.New(kind)
+	_ = l.Load(defs, cur)
+	st.list, st.rule = l, l.CurrentRule()
+}
+
+// currentSnapshot returns the name of libvirt's current snapshot, "" if none.
+func currentSnapshot(conn *libvirt.Connect, dom *libvirt.Domain) (string, error) {
+	h, err := dom.SnapshotCurrent(0)
+	if err != nil {
+		if isCode(err, libvirt.ERR_NO_DOMAIN_SNAPSHOT) {
+			return "", nil
+		}
+		return "", classify(conn, err)
+	}
+	defer h.Free()
+	name, err := h.GetName()
+	if err != nil {
+		return "", classify(conn, err)
+	}
+	return name, nil
+}

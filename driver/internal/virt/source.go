@@ -1,0 +1,181 @@
+package virt
+
+import (
+	"context"
+	"sync"
+
+	"libvirt.org/go/libvirt"
+
+	"github.com/vmoments/vmoments/conf"
+)
+
+// source is the load.Source of one domain and kind on one connection. It keeps the handles
+// the list calls return, so that fetching a listed moment's XML is a single call (no lookup);
+// close frees them.
+type source struct {
+	kind conf.Kind
+	conn *libvirt.Connect
+	dom  *libvirt.Domain
+
+	mu    sync.Mutex
+	snaps map[string]*libvirt.DomainSnapshot
+	cps   map[string]*libvirt.DomainCheckpoint
+}
+
+func newSource(kind conf.Kind, conn *libvirt.Connect, dom *libvirt.Domain) *source {
+	return &source{kind: kind, conn: conn, dom: dom,
+		snaps: map[string]*libvirt.DomainSnapshot{}, cps: map[string]*libvirt.DomainCheckpoint{}}
+}
+
+func (s *source) Kind() conf.Kind { return s.kind }
+
+func (s *source) List(ctx context.Context, from string, flags uint32) ([]string, error) {
+	if s.kind == conf.Snapshot {
+		var (
+			got []libvirt.DomainSnapshot
+			err error
+		)
+		if from == "" {
+			got, err = s.dom.ListAllSnapshots(libvirt.DomainSnapshotListFlags(flags))
+		} else {
+			var parent *libvirt.DomainSnapshot
+			if parent, err = s.snapshot(from); err == nil {
+				got, err = parent.ListAllChildren(libvirt.DomainSnapshotListFlags(flags))
+			}
+		}
+		if err != nil {
+			return nil, classify(s.conn, err)
+		}
+		names := make([]string, 0, len(got))
+		for i := range got {
+			name, err := got[i].GetName()
+			if err != nil {
+				freeSnapshots(got[i:])
+				return nil, classify(s.conn, err)
+			}
+			names = append(names, name)
+			s.keepSnapshot(name, &got[i])
+		}
+		return names, nil
+	}
+	var (
+		got []libvirt.DomainCheckpoint
+		err error
+	)
+	if from == "" {
+		got, err = s.dom.ListAllCheckpoints(libvirt.DomainCheckpointListFlags(flags))
+	} else {
+		var parent *libvirt.DomainCheckpoint
+		if parent, err = s.checkpoint(from); err == nil {
+			got, err = parent.ListAllChildren(libvirt.DomainCheckpointListFlags(flags))
+		}
+	}
+	if err != nil {
+		return nil, classify(s.conn, err)
+	}
+	names := make([]string, 0, len(got))
+	for i := range got {
+		name, err := got[i].GetName()
+		if err != nil {
+			for j := i; j < len(got); j++ {
+				got[j].Free()
+			}
+			return nil, classify(s.conn, err)
+		}
+		names = append(names, name)
+		s.keepCheckpoint(name, &got[i])
+	}
+	return names, nil
+}
+
+func (s *source) XML(ctx context.Context, worker int, name string) ([]byte, error) {
+	var (
+		xml string
+		err error
+	)
+	if s.kind == conf.Snapshot {
+		var h *libvirt.DomainSnapshot
+		if h, err = s.snapshot(name); err == nil {
+			xml, err = h.GetXMLDesc(0)
+		}
+	} else {
+		var h *libvirt.DomainCheckpoint
+		if h, err = s.checkpoint(name); err == nil {
+			xml, err = h.GetXMLDesc(0)
+		}
+	}
+	if err != nil {
+		return nil, classify(s.conn, err)
+	}
+	return []byte(xml), nil
+}
+
+// snapshot returns the kept handle of a snapshot, or looks it up.
+func (s *source) snapshot(name string) (*libvirt.DomainSnapshot, error) {
+	s.mu.Lock()
+	h := s.snaps[name]
+	s.mu.Unlock()
+	if h != nil {
+		return h, nil
+	}
+	h, err := s.dom.SnapshotLookupByName(name, 0)
+	if err != nil {
+		return nil, err
+	}
+	return s.keepSnapshot(name, h), nil
+}
+
+func (s *source) checkpoint(name string) (*libvirt.DomainCheckpoint, error) {
+	s.mu.Lock()
+	h := s.cps[name]
+	s.mu.Unlock()
+	if h != nil {
+		return h, nil
+	}
+	h, err := s.dom.CheckpointLookupByName(name, 0)
+	if err != nil {
+		return nil, err
+	}
+	return s.keepCheckpoint(name, h), nil
+}
+
+func (s *source) keepSnapshot(name string, h *libvirt.DomainSnapshot) *libvirt.DomainSnapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.snaps[name]; old != nil {
+		h.Free()
+		return old
+	}
+	s.snaps[name] = h
+	return h
+}
+
+func (s *source) keepCheckpoint(name string, h *libvirt.DomainCheckpoint) *libvirt.DomainCheckpoint {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.cps[name]; old != nil {
+		h.Free()
+		return old
+	}
+	s.cps[name] = h
+	return h
+}
+
+// close frees every kept handle.
+func (s *source) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.snaps {
+		h.Free()
+	}
+	for _, h := range s.cps {
+		h.Free()
+	}
+	s.snaps, s.cps = map[string]*libvirt.DomainSnapshot{}, map[string]*libvirt.DomainCheckpoint{}
+}
+
+func freeSnapshots(hs []libvirt.DomainSnapshot) {
+	for i := range hs {
+		hs[i].Free()
+	}
+}

@@ -1,0 +1,62 @@
+// Package test serves moments from libvirt's test driver, the mock hypervisor that runs inside
+// the client process: test:///default (one running domain "test") and test:///ABS/PATH.xml (a
+// node file that preloads domains and snapshots; see examples/demo.xml and spec §6).
+//
+// Importing the package registers it with [driver.Open] for the "test" scheme.
+//
+// The test driver keeps its whole state in the one connection that opened it: a second
+// connection to the same URI sees a fresh copy of the node file. So this driver opens exactly one
+// connection for its whole life, uses it for reads and changes alike (read-write unless opened
+// read-only), and never reconnects. Its limits, reported with libvirt's own message plus a
+// sentence that says they are the test driver's:
+//   - a domain cannot have snapshots and checkpoints at the same time ("cannot create snapshot
+//     while checkpoint exists", and the converse; libvirt's QEMU driver has no such interlock);
+//   - snapshot create refuses DISK_ONLY, REUSE_EXT and NO_METADATA, snapshot delete refuses
+//     METADATA_ONLY ("unsupported flags (0x10) in function testDomainSnapshotCreateXML");
+//   - checkpoints, even redefined ones, need a running domain ("cannot create checkpoint for
+//     inactive domain").
+package test
+
+import (
+	"context"
+	"strings"
+
+	"libvirt.org/go/libvirt"
+
+	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/driver/internal/virt"
+)
+
+func init() {
+	driver.Register(func(ctx context.Context, uri string, readOnly bool) (driver.Driver, error) {
+		return Open(ctx, uri, readOnly)
+	}, "test")
+}
+
+// Open opens a test driver URI (test:///default or test:///ABS/PATH.xml).
+func Open(ctx context.Context, uri string, readOnly bool) (driver.Driver, error) {
+	d, err := virt.Open(ctx, uri, readOnly, virt.Options{Single: true, Hint: Hint})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Hint explains the test driver's own limits; it returns "" for any other error.
+func Hint(op string, le libvirt.Error) string {
+	msg := le.Message
+	switch {
+	case strings.Contains(msg, "cannot create snapshot while checkpoint exists"),
+		strings.Contains(msg, "cannot create checkpoint while snapshot exists"):
+		return "This is a limit of libvirt's test driver: a domain cannot have snapshots and checkpoints at the same time (libvirt's QEMU driver has no such limit)"
+	case strings.Contains(msg, "cannot create checkpoint for inactive domain"):
+		return "This is a limit of libvirt's test driver: it creates and redefines checkpoints only on a running domain"
+	case strings.Contains(msg, "unsupported flags") && strings.Contains(msg, "testDomainSnapshotCreateXML"):
+		return "This is a limit of libvirt's test driver: its snapshot create refuses the flags DISK_ONLY, REUSE_EXT and NO_METADATA"
+	case strings.Contains(msg, "unsupported flags") && strings.Contains(msg, "testDomainSnapshotDelete"):
+		return "This is a limit of libvirt's test driver: its snapshot delete refuses METADATA_ONLY"
+	case strings.Contains(msg, "unsupported flags") && strings.Contains(msg, "function test"):
+		return "This is a limit of libvirt's test driver"
+	}
+	return ""
+}
