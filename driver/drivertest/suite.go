@@ -292,4 +292,3 @@ func sameSet(a, b []string) bool {
 	sa, sb := sorted(a), sorted(b)
 	return slices.Equal(sa, sb) && len(slices.Compact(sa)) == len(a)
 }
-

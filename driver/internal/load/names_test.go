@@ -155,4 +155,3 @@ func (f *failingLister) List(ctx context.Context, from string, flags uint32) ([]
 	}
 	return f.fakeSource.List(ctx, from, flags)
 }
-
