@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
-	"io"
 	"strconv"
 	"unicode/utf8"
 )
@@ -311,9 +310,6 @@ func (p *rawParts) splitDisks(kind Kind, dec *xml.Decoder, raw []byte) error {
 	for {
 		start := dec.InputOffset()
 		tok, err := dec.Token()
-		if err == io.EOF {
-			return io.ErrUnexpectedEOF
-		}
 		if err != nil {
 			return err
 		}
