@@ -135,10 +135,10 @@ func (l *List) checkFilter(f Filter) error {
 	}
 	if bad := f &^ allowed; bad != 0 {
 		if bad&^allFilters == 0 {
-			return fmt.Errorf("unsupported flags (0x%x) in function momentlist.List.Select: %s has no %s filter",
+			return errorf(ErrUnsupportedFlags, "unsupported flags (0x%x) in function momentlist.List.Select: %s has no %s filter",
 				uint32(bad), l.kind, bad)
 		}
-		return fmt.Errorf("unsupported flags (0x%x) in function momentlist.List.Select", uint32(bad))
+		return errorf(ErrUnsupportedFlags, "unsupported flags (0x%x) in function momentlist.List.Select", uint32(bad))
 	}
 	return nil
 }
@@ -186,7 +186,7 @@ func (mt *matcher) match(m *Moment) bool {
 //     are set.
 //   - Order: [Topological] gives pre-order; otherwise see the package documentation, "Orders".
 //
-// The only errors are bits the list's kind does not have (checkpoints have no metadata,
+// The result is nil when nothing matches. The only errors are bits the list's kind does not have (checkpoints have no metadata,
 // status or location filters) and a from moment that is not in the list. It runs in O(n) for
 // n moments visited, plus O(depth × disks) with PerDisk.
 func (l *List) Select(from *Moment, f Filter) ([]*Moment, error) {
@@ -207,6 +207,9 @@ func (l *List) Select(from *Moment, f Filter) ([]*Moment, error) {
 		out = make([]*Moment, 0, n)
 	}
 	l.run(&p, func(m *Moment) { out = append(out, m) })
+	if len(out) == 0 {
+		return nil, nil
+	}
 	return out, nil
 }
 
@@ -389,7 +392,7 @@ func SnapshotFlags(libvirtListFlags uint32) (Filter, error) {
 		}
 	}
 	if rest != 0 {
-		return 0, fmt.Errorf("unsupported flags (0x%x) in function momentlist.SnapshotFlags", rest)
+		return 0, errorf(ErrUnsupportedFlags, "unsupported flags (0x%x) in function momentlist.SnapshotFlags", rest)
 	}
 	return f, nil
 }
@@ -406,7 +409,7 @@ func CheckpointFlags(libvirtListFlags uint32) (Filter, error) {
 		}
 	}
 	if rest != 0 {
-		return 0, fmt.Errorf("unsupported flags (0x%x) in function momentlist.CheckpointFlags", rest)
+		return 0, errorf(ErrUnsupportedFlags, "unsupported flags (0x%x) in function momentlist.CheckpointFlags", rest)
 	}
 	return f, nil
 }

@@ -250,3 +250,25 @@ func TestFilterString(t *testing.T) {
 		}
 	}
 }
+
+// Select, Count and the other read-only methods never write to the list: they may run
+// concurrently under a read lock (run with -race).
+func TestConcurrentReads(t *testing.T) {
+	l := filterTree(t)
+	done := make(chan bool)
+	for i := range 4 {
+		go func() {
+			for range 200 {
+				_, _ = l.Select(nil, Filter(i)|Current|PerDisk|Topological)
+				_, _ = l.Count(l.Find("base"), Descendants|Leaves)
+				_ = l.CurrentFor()
+				_ = l.FindLeaf()
+				l.ForEachDescendant(nil, func(*Moment) {})
+			}
+			done <- true
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+}

@@ -156,10 +156,10 @@ func (l *List) owns(m *Moment, op string) {
 // checkOwned is owns as an error, for methods that return errors anyway.
 func (l *List) checkOwned(m *Moment) error {
 	if m == nil {
-		return fmt.Errorf("moment is nil")
+		return errorf(ErrInvalidArg, "moment is nil")
 	}
 	if m.list != l {
-		return fmt.Errorf("moment %s is not in this %s list", m.def.Name, l.kind)
+		return errorf(ErrInvalidArg, "moment %s is not in this %s list", m.def.Name, l.kind)
 	}
 	return nil
 }

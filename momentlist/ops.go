@@ -34,7 +34,7 @@ func (l *List) Load(defs []*conf.Def, current string) error {
 		if m := l.byName[current]; m != nil {
 			l.setCurrent(m, CurrentLoaded)
 		} else {
-			errs = append(errs, fmt.Errorf("current %s %s not found", l.kind, current))
+			errs = append(errs, errorf(ErrInvalidArg, "current %s %s not found", l.kind, current))
 		}
 	}
 	if err := l.UpdateRelations(); err != nil {
@@ -55,13 +55,13 @@ func (l *List) Load(defs []*conf.Def, current string) error {
 // previous current moment, not necessarily a leaf.
 func (l *List) Create(d *conf.Def) (*Moment, error) {
 	if d == nil {
-		return nil, errors.New("moment definition is nil")
+		return nil, errorf(ErrInvalidArg, "moment definition is nil")
 	}
 	if d.Name == "" {
-		return nil, fmt.Errorf("a created %s must have a name", l.kind)
+		return nil, errorf(ErrInvalidArg, "a created %s must have a name", l.kind)
 	}
 	if _, ok := l.byName[d.Name]; ok {
-		return nil, fmt.Errorf("operation failed: domain moment %s already exists", d.Name)
+		return nil, errExists(d.Name)
 	}
 	d.Parent = ""
 	if l.current != nil {
@@ -88,10 +88,10 @@ func (l *List) Create(d *conf.Def) (*Moment, error) {
 // checkpoint, or when there is no current checkpoint (spec §3).
 func (l *List) Redefine(d *conf.Def, makeCurrent bool) (*Moment, error) {
 	if d == nil {
-		return nil, errors.New("moment definition is nil")
+		return nil, errorf(ErrInvalidArg, "moment definition is nil")
 	}
 	if d.Name == "" {
-		return nil, fmt.Errorf("a redefined %s must have a name", l.kind)
+		return nil, errorf(ErrInvalidArg, "a redefined %s must have a name", l.kind)
 	}
 	if err := l.CheckCycles(d); err != nil {
 		return nil, err
@@ -162,7 +162,7 @@ func (l *List) Delete(m *Moment, mode DeleteMode) error {
 	switch mode {
 	case DeletePlain, DeleteChildren, DeleteChildrenOnly:
 	default:
-		return fmt.Errorf("unsupported delete mode %v for %s %s", mode, l.kind, m.def.Name)
+		return errorf(ErrUnsupportedFlags, "unsupported delete mode %v for %s %s", mode, l.kind, m.def.Name)
 	}
 	if mode != DeletePlain {
 		l.removeDescendants(m)

@@ -1,7 +1,6 @@
 package momentlist
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/vmoments/vmoments/conf"
@@ -16,10 +15,10 @@ import (
 // with libvirt's message "domain moment %s already exists".
 func (l *List) Add(d *conf.Def) (*Moment, error) {
 	if d == nil {
-		return nil, errors.New("moment definition is nil")
+		return nil, errorf(ErrInvalidArg, "moment definition is nil")
 	}
 	if _, ok := l.byName[d.Name]; ok {
-		return nil, fmt.Errorf("operation failed: domain moment %s already exists", d.Name)
+		return nil, errExists(d.Name)
 	}
 	l.seq++
 	m := &Moment{def: d, class: classify(d), list: l, seq: l.seq, prev: l.last}
@@ -285,15 +284,15 @@ func (l *List) CheckCycles(d *conf.Def) error {
 		return nil
 	}
 	if d.Parent == d.Name {
-		return fmt.Errorf("invalid argument: cannot set moment %s as its own parent", d.Name)
+		return errorf(ErrInvalidArg, "invalid argument: cannot set moment %s as its own parent", d.Name)
 	}
 	other := l.byName[d.Parent]
 	if other == nil {
-		return fmt.Errorf("invalid argument: parent %s for moment %s not found", d.Parent, d.Name)
+		return errorf(ErrInvalidArg, "invalid argument: parent %s for moment %s not found", d.Parent, d.Name)
 	}
 	for steps := 0; other.def.Parent != "" && steps <= len(l.byName); steps++ {
 		if other.def.Parent == d.Name {
-			return fmt.Errorf("invalid argument: parent %s would create cycle to %s", other.def.Name, d.Name)
+			return errorf(ErrInvalidArg, "invalid argument: parent %s would create cycle to %s", other.def.Name, d.Name)
 		}
 		other = l.byName[other.def.Parent]
 		if other == nil {
