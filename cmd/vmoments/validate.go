@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/vmoments/vmoments/conf"
@@ -49,6 +51,8 @@ func validateFile(file string) (string, bool) {
 	return "ok (" + d.Kind.String() + " " + d.Name + ")", true
 }
 
+var xmllintLocation = regexp.MustCompile(`:(\d+): element ([^:]+): Relax-NG`)
+
 // schemaCheck runs xmllint with libvirt's schema for kind; "" when the file passes or the schema
 // or xmllint is not installed.
 func schemaCheck(file string, kind conf.Kind) string {
@@ -66,13 +70,18 @@ func schemaCheck(file string, kind conf.Kind) string {
 	if cmd.Run() == nil {
 		return ""
 	}
-	// xmllint says "FILE:LINE: element X: Relax-NG validity error : MESSAGE" then "FILE fails to
-	// validate"; keep the first validity line without the file name.
+	// xmllint says "FILE:LINE: element E: Relax-NG validity error : MESSAGE" (the location may
+	// be missing) and then "FILE fails to validate": keep the first message and its location.
 	for _, line := range strings.Split(stderr.String(), "\n") {
-		if strings.Contains(line, "error") {
-			line = strings.TrimPrefix(line, file+":")
-			return "libvirt's schema " + filepath.Base(rng) + " rejects it: line " + strings.TrimSpace(line)
+		_, msg, found := strings.Cut(line, "Relax-NG validity error : ")
+		if !found {
+			continue
 		}
+		where := ""
+		if m := xmllintLocation.FindStringSubmatch(line); m != nil {
+			where = fmt.Sprintf(" (line %s, element %s)", m[1], m[2])
+		}
+		return fmt.Sprintf("libvirt's schema %s rejects it: %s%s", filepath.Base(rng), msg, where)
 	}
 	return "libvirt's schema " + filepath.Base(rng) + " rejects it"
 }
