@@ -186,9 +186,10 @@ func (mt *matcher) match(m *Moment) bool {
 //     are set.
 //   - Order: [Topological] gives pre-order; otherwise see the package documentation, "Orders".
 //
-// The result is nil when nothing matches. The only errors are bits the list's kind does not have (checkpoints have no metadata,
-// status or location filters) and a from moment that is not in the list. It runs in O(n) for
-// n moments visited, plus O(depth × disks) with PerDisk.
+// The result is nil when nothing matches. The only errors are bits the list's kind does not
+// have (checkpoints have no metadata, status or location filters; [ErrUnsupportedFlags]) and a
+// from moment that is not in the list ([ErrInvalidArg]). It runs in O(n) for the n moments
+// visited, plus O(depth × disks) with PerDisk.
 func (l *List) Select(from *Moment, f Filter) ([]*Moment, error) {
 	p, err := l.plan(from, f)
 	if err != nil || p.empty {

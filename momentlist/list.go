@@ -36,6 +36,20 @@
 // the current set ([List.CurrentSet]) are vmoments' answer to "current is ambiguous for
 // partial snapshots" (DESIGN.md).
 //
+// # Definitions
+//
+// A moment's definition ([conf.Def]) is shared with the caller, not copied. The List rewrites
+// Def.Parent where libvirt rewrites parent_name (Create, plain Delete), and reads a definition's
+// state, memory and disks when it enters the list, to classify it for the status and location
+// filters; to change a moment afterwards, redefine it ([List.Redefine]).
+//
+// # Errors
+//
+// Messages keep libvirt's wording ("operation failed: domain moment s1 already exists",
+// "invalid argument: parent s3 for moment s2 not found", "unsupported flags (0x10) in function
+// ..."), and every error matches one of [ErrExists], [ErrInvalidArg] or [ErrUnsupportedFlags]
+// with errors.Is.
+//
 // momentlist never imports libvirt's C bindings. A List is not safe for concurrent use; the
 // drivers guard theirs. Methods that only read (Select, Count, Find, walks, CurrentFor, ...)
 // never modify the List, so a read lock is enough for them.

@@ -11,8 +11,13 @@ import (
 // parent, child or current pointer is ever observable.
 
 // Add adds a moment for d, not linked to any parent yet (libvirt's virDomainMomentAssignDef):
-// call [List.LinkParent] or [List.UpdateRelations] next. A name already in the list fails
-// with libvirt's message "domain moment %s already exists".
+// call [List.LinkParent] or [List.UpdateRelations] next. Until then, as in libvirt (whose hash
+// walk sees it), the moment is listed only by the domain-level walk in insertion order, not
+// by the tree walks. A name already in the list fails with libvirt's message
+// "operation failed: domain moment %s already exists" ([ErrExists]).
+//
+// [List.Create], [List.Redefine] and [List.Load] add and link in one step; use them unless
+// you are mirroring libvirt's primitives one by one.
 func (l *List) Add(d *conf.Def) (*Moment, error) {
 	if d == nil {
 		return nil, errorf(ErrInvalidArg, "moment definition is nil")
