@@ -18,6 +18,9 @@ var (
 	// ErrUnsupportedFlags: filter or flag bits the kind does not have (libvirt's
 	// virCheckFlags: "unsupported flags (0x%x) in function %s").
 	ErrUnsupportedFlags = errors.New("unsupported flags")
+	// ErrInconsistent: parent names that are missing or form a cycle ([*RelationsError];
+	// libvirt's "Snapshots have inconsistent relations for domain %s" at load).
+	ErrInconsistent = errors.New("inconsistent relations")
 )
 
 // classError is an error with an exact message and a class for errors.Is.

@@ -42,8 +42,8 @@ func TestErrorClasses(t *testing.T) {
 		}
 	}
 	// Load's joined errors keep their classes
-	err := New(conf.Snapshot).Load([]*conf.Def{snap("a", "", ""), snap("a", "", "")}, "zz")
-	if !errors.Is(err, ErrExists) || !errors.Is(err, ErrInvalidArg) {
+	err := New(conf.Snapshot).Load([]*conf.Def{snap("a", "", ""), snap("a", "", ""), snap("b", "q", "")}, "zz")
+	if !errors.Is(err, ErrExists) || !errors.Is(err, ErrInvalidArg) || !errors.Is(err, ErrInconsistent) {
 		t.Errorf("Load errors lost their classes: %v", err)
 	}
 }

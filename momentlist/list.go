@@ -47,8 +47,8 @@
 //
 // Messages keep libvirt's wording ("operation failed: domain moment s1 already exists",
 // "invalid argument: parent s3 for moment s2 not found", "unsupported flags (0x10) in function
-// ..."), and every error matches one of [ErrExists], [ErrInvalidArg] or [ErrUnsupportedFlags]
-// with errors.Is.
+// ..."), and every error matches one of [ErrExists], [ErrInvalidArg], [ErrUnsupportedFlags]
+// or [ErrInconsistent] with errors.Is.
 //
 // momentlist never imports libvirt's C bindings. A List is not safe for concurrent use; the
 // drivers guard theirs. Methods that only read (Select, Count, Find, walks, CurrentFor, ...)

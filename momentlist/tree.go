@@ -271,6 +271,9 @@ func (e *RelationsError) Error() string {
 	return s
 }
 
+// Is reports whether target is [ErrInconsistent].
+func (e *RelationsError) Is(target error) bool { return target == ErrInconsistent }
+
 // Unwrap returns the individual problems.
 func (e *RelationsError) Unwrap() []error { return e.Problems }
 
