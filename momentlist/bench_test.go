@@ -224,3 +224,13 @@ func BenchmarkCurrentFor(b *testing.B) {
 		perMoment(b, depth)
 	})
 }
+
+// BenchmarkClone copies the 100,000-moment list (definitions included).
+func BenchmarkClone(b *testing.B) {
+	l := benchList(b, conf.Snapshot)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = l.Clone()
+	}
+	perMoment(b, l.Len())
+}
