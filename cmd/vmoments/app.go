@@ -108,9 +108,6 @@ func (a *app) main(args []string) int {
 	for _, c := range cmds {
 		if c.def.noConnect || a.drv != nil || a.connect() {
 			ok = c.def.run(a, c) && ok
-			if !ok && c.def.run == nil {
-				ok = false
-			}
 		} else {
 			ok = false
 		}
