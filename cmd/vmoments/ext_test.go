@@ -19,7 +19,7 @@ type fakeDriver struct {
 	doms map[string]map[conf.Kind]*momentlist.List
 }
 
-func (f *fakeDriver) URI() string { return "fake:///" }
+func (f *fakeDriver) URI() string  { return "fake:///" }
 func (f *fakeDriver) Close() error { return nil }
 func (f *fakeDriver) Domain(_ context.Context, name string) (driver.Domain, error) {
 	lists, ok := f.doms[name]
