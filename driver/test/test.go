@@ -4,10 +4,11 @@
 //
 // Importing the package registers it with [driver.Open] for the "test" scheme.
 //
-// The test driver keeps its whole state in the one connection that opened it: a second
-// connection to the same URI sees a fresh copy of the node file. So this driver opens exactly one
-// connection for its whole life, uses it for reads and changes alike (read-write unless opened
-// read-only), and never reconnects. Its limits, reported with libvirt's own message plus a
+// The test driver keeps its whole state in the connection that opened it: a second connection
+// to a node file URI sees a fresh copy of the file, and test:///default's state lives while any
+// connection of the process to it is open (libvirt shares it process-wide). So this driver opens
+// exactly one connection for its whole life, uses it for reads and changes alike (read-write
+// unless opened read-only), and never reconnects. Its limits, reported with libvirt's own message plus a
 // sentence that says they are the test driver's:
 //   - a domain cannot have snapshots and checkpoints at the same time ("cannot create snapshot
 //     while checkpoint exists", and the converse; libvirt's QEMU driver has no such interlock);

@@ -39,6 +39,10 @@ type Driver struct {
 	read   *slot // connection for reads (for Single, the only one)
 	write  *slot // read-write connection, opened on the first change (for Single, == read)
 	closed bool
+	// doms holds the libvirt domain handles looked up on each connection, by UUID. They are
+	// freed with their connection: a handle left over keeps the connection (and the test
+	// driver's state) alive after Close.
+	doms map[*slot]map[string]*libvirt.Domain
 }
 
 // slot is one libvirt connection and its generation: a reconnect makes a new slot, and handles
@@ -56,7 +60,7 @@ func Open(ctx context.Context, uri string, readOnly bool, opts Options) (*Driver
 	if opts.Workers < 1 {
 		opts.Workers = load.DefaultWorkers
 	}
-	d := &Driver{uri: uri, readOnly: readOnly, opts: opts}
+	d := &Driver{uri: uri, readOnly: readOnly, opts: opts, doms: map[*slot]map[string]*libvirt.Domain{}}
 	conn, err := d.dial(readOnly || !opts.Single)
 	if err != nil {
 		return nil, err
@@ -99,8 +103,11 @@ func (d *Driver) Close() error {
 	}
 	d.closed = true
 	var errs []error
-	for _, s := range []*slot{d.read, d.write} {
-		if s == nil || (s == d.write && d.write == d.read) {
+	for s := range d.doms {
+		d.freeHandles(s)
+	}
+	for i, s := range []*slot{d.read, d.write} {
+		if s == nil || (i == 1 && s == d.read) {
 			continue
 		}
 		if _, err := s.conn.Close(); err != nil {
@@ -161,6 +168,7 @@ func (d *Driver) reconnect(old *slot) (*slot, error) {
 			}
 			return nil, err
 		}
+		d.freeHandles(old)
 		old.conn.Close()
 		*p = &slot{conn: conn, gen: old.gen + 1}
 		return *p, nil
@@ -231,3 +239,32 @@ func isCode(err error, code libvirt.ErrorNumber) bool {
 
 // String describes the driver for logs.
 func (d *Driver) String() string { return fmt.Sprintf("vmoments driver for %s", d.uri) }
+
+// domainHandle returns the handle of the domain uuid on connection s, looking it up once.
+func (d *Driver) domainHandle(s *slot, uuid string) (*libvirt.Domain, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, errClosed
+	}
+	if h := d.doms[s][uuid]; h != nil {
+		return h, nil
+	}
+	h, err := s.conn.LookupDomainByUUIDString(uuid)
+	if err != nil {
+		return nil, classify(s.conn, err)
+	}
+	if d.doms[s] == nil {
+		d.doms[s] = map[string]*libvirt.Domain{}
+	}
+	d.doms[s][uuid] = h
+	return h, nil
+}
+
+// freeHandles frees the domain handles of connection s; d.mu must be held.
+func (d *Driver) freeHandles(s *slot) {
+	for _, h := range d.doms[s] {
+		h.Free()
+	}
+	delete(d.doms, s)
+}

@@ -23,9 +23,6 @@ type Domain struct {
 	drv        *Driver
 	name, uuid string
 
-	hmu     sync.Mutex // guards the libvirt domain handles
-	handles map[*slot]*libvirt.Domain
-
 	kinds [2]kindState // indexed by conf.Kind
 }
 
@@ -36,7 +33,7 @@ type kindState struct {
 }
 
 func newDomain(d *Driver, name, uuid string) *Domain {
-	return &Domain{drv: d, name: name, uuid: uuid, handles: map[*slot]*libvirt.Domain{}}
+	return &Domain{drv: d, name: name, uuid: uuid}
 }
 
 // Name returns the domain's name.
@@ -58,27 +55,11 @@ func (d *Domain) handle(write bool) (*slot, *libvirt.Domain, error) {
 }
 
 func (d *Domain) handleOn(s *slot) (*slot, *libvirt.Domain, error) {
-	d.hmu.Lock()
-	defer d.hmu.Unlock()
-	if h := d.handles[s]; h != nil {
-		return s, h, nil
-	}
-	h, err := s.conn.LookupDomainByUUIDString(d.uuid)
+	h, err := d.drv.domainHandle(s, d.uuid)
 	if err != nil {
-		return nil, nil, d.drv.wrap(d.name, conf.Snapshot, "", "", classify(s.conn, err))
+		return nil, nil, d.drv.wrap(d.name, conf.Snapshot, "", "", err)
 	}
-	d.handles[s] = h
 	return s, h, nil
-}
-
-// forget drops the handle of a replaced connection.
-func (d *Domain) forget(s *slot) {
-	d.hmu.Lock()
-	defer d.hmu.Unlock()
-	if h := d.handles[s]; h != nil {
-		h.Free()
-		delete(d.handles, s)
-	}
 }
 
 func (d *Domain) state(kind conf.Kind) (*kindState, error) {
@@ -224,7 +205,6 @@ func (d *Domain) refresh(ctx context.Context, kind conf.Kind, st *kindState, ful
 		e.Hint = reconnectHint(rerr)
 		return e
 	}
-	d.forget(s)
 	return d.drv.wrap(d.name, kind, "", "load", d.refreshOn(ctx, ns, kind, st, full))
 }
 
