@@ -147,17 +147,17 @@ func buildSnapshot(d *Def, redefine bool, r *rawDoc, fail failFunc) error {
 	}
 	d.Memory = mem
 
-	seen := make(map[string]bool, len(r.disks))
+	if len(r.disks) > 0 {
+		d.Disks = make([]DiskSpec, 0, len(r.disks))
+	}
 	for i := range r.disks {
 		spec, err := snapshotDisk(&r.disks[i], fail)
 		if err != nil {
 			return err
 		}
-		if seen[spec.Name] {
-			return fail("disk/@name", spec.Name, "disk '%s' specified twice", spec.Name)
+		if err := addDisk(d, spec, fail); err != nil {
+			return err
 		}
-		seen[spec.Name] = true
-		d.Disks = append(d.Disks, spec)
 	}
 
 	if r.active != "" {
@@ -214,18 +214,31 @@ func snapshotDisk(rd *rawDisk, fail failFunc) (DiskSpec, error) {
 }
 
 func buildCheckpointDisks(d *Def, r *rawDoc, fail failFunc) error {
-	seen := make(map[string]bool, len(r.disks))
+	if len(r.disks) > 0 {
+		d.Disks = make([]DiskSpec, 0, len(r.disks))
+	}
 	for i := range r.disks {
 		spec, err := checkpointDisk(&r.disks[i], fail)
 		if err != nil {
 			return err
 		}
-		if seen[spec.Name] {
+		if err := addDisk(d, spec, fail); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addDisk appends a disk, refusing a second disk of the same name (libvirt refuses it when it
+// aligns the disks with the domain: "disk '%s' specified twice"). Domains have a handful of
+// disks, so a scan beats a map.
+func addDisk(d *Def, spec DiskSpec, fail failFunc) error {
+	for i := range d.Disks {
+		if d.Disks[i].Name == spec.Name {
 			return fail("disk/@name", spec.Name, "disk '%s' specified twice", spec.Name)
 		}
-		seen[spec.Name] = true
-		d.Disks = append(d.Disks, spec)
 	}
+	d.Disks = append(d.Disks, spec)
 	return nil
 }
 

@@ -633,8 +633,8 @@ func (s *scanner) skipFast(name []byte) error {
 	k := bytes.Index(s.b[s.i:], end)
 	if k >= 0 {
 		span := s.b[s.i : s.i+k]
-		if bytes.Index(span, []byte("<!")) < 0 && bytes.Index(span, []byte("<?")) < 0 &&
-			bytes.Index(span, open) < 0 {
+		if !bytes.Contains(span, []byte("<!")) && !bytes.Contains(span, []byte("<?")) &&
+			!bytes.Contains(span, open) {
 			s.i += k + len(end)
 			return nil
 		}

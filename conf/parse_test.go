@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"encoding/xml"
 	"errors"
 	"strings"
 	"testing"
@@ -285,5 +286,14 @@ func TestValidateName(t *testing.T) {
 		if got != tt.err {
 			t.Errorf("ValidateName(%v, %q) = %q, want %q", tt.kind, tt.name, got, tt.err)
 		}
+	}
+}
+
+// TestParseErrorUnwrap: a malformed document's error wraps encoding/xml's syntax error.
+func TestParseErrorUnwrap(t *testing.T) {
+	_, err := ParseCheckpoint([]byte("<domaincheckpoint><name>x</domaincheckpoint>"), ParseNew)
+	var serr *xml.SyntaxError
+	if !errors.As(err, &serr) || serr.Line != 1 {
+		t.Fatalf("error %v does not wrap an *xml.SyntaxError", err)
 	}
 }
