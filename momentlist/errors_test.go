@@ -25,6 +25,7 @@ func TestErrorClasses(t *testing.T) {
 		{"cycle", l.CheckCycles(snap("s1", "s8", "")), ErrInvalidArg, "invalid argument: parent s7 would create cycle to s1"},
 		{"foreign from", second(l.Select(foreign, 0)), ErrInvalidArg, "moment x is not in this snapshot list"},
 		{"nil def", second(l.Redefine(nil, false)), ErrInvalidArg, "moment definition is nil"},
+		{"add unnamed", second(l.Add(snap("", "", ""))), ErrInvalidArg, "snapshot definition has no name"},
 		{"unnamed", second(l.Redefine(snap("", "", ""), false)), ErrInvalidArg, "a redefined snapshot must have a name"},
 		{"select bits", second(New(conf.Checkpoint).Select(nil, Active)), ErrUnsupportedFlags,
 			"unsupported flags (0x80) in function momentlist.List.Select: checkpoint has no active filter"},

@@ -39,29 +39,32 @@ func TestDelete(t *testing.T) {
 		{"children-only, target current stays", "s6", DeleteChildrenOnly, "s6", "s1 s7 s8 s3 s6 s2", "s6", CurrentSet, ""},
 		{"children-only of a leaf", "s2", DeleteChildrenOnly, "", "s1 s7 s8 s3 s6 s4 s5 s2", "s8", CurrentCreated, ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			l := libvirtExample(t, conf.Snapshot)
-			if tt.current != "" {
-				l.SetCurrent(l.Find(tt.current))
-			}
-			if err := l.Delete(l.Find(tt.target), tt.mode); err != nil {
-				t.Fatal(err)
-			}
-			if got := names(ok(l.Select(nil, Topological))); got != tt.wantTopo {
-				t.Fatalf("after delete: %q, want %q", got, tt.wantTopo)
-			}
-			if currentName(l) != tt.wantCurrent || l.CurrentRule() != tt.wantRule {
-				t.Fatalf("current %q (%v), want %q (%v)", currentName(l), l.CurrentRule(), tt.wantCurrent, tt.wantRule)
-			}
-			for _, p := range strings.Fields(tt.wantParents) {
-				n, parent, _ := strings.Cut(p, "=")
-				if got := l.Find(n).Def().Parent; got != parent {
-					t.Fatalf("%s Def().Parent = %q, want %q", n, got, parent)
+	// spec §3: checkpoints delete with the same algorithm.
+	for _, kind := range []conf.Kind{conf.Snapshot, conf.Checkpoint} {
+		for _, tt := range tests {
+			t.Run(kind.String()+"/"+tt.name, func(t *testing.T) {
+				l := libvirtExample(t, kind)
+				if tt.current != "" {
+					l.SetCurrent(l.Find(tt.current))
 				}
-			}
-			checkInvariants(t, l)
-		})
+				if err := l.Delete(l.Find(tt.target), tt.mode); err != nil {
+					t.Fatal(err)
+				}
+				if got := names(ok(l.Select(nil, Topological))); got != tt.wantTopo {
+					t.Fatalf("after delete: %q, want %q", got, tt.wantTopo)
+				}
+				if currentName(l) != tt.wantCurrent || l.CurrentRule() != tt.wantRule {
+					t.Fatalf("current %q (%v), want %q (%v)", currentName(l), l.CurrentRule(), tt.wantCurrent, tt.wantRule)
+				}
+				for _, p := range strings.Fields(tt.wantParents) {
+					n, parent, _ := strings.Cut(p, "=")
+					if got := l.Find(n).Def().Parent; got != parent {
+						t.Fatalf("%s Def().Parent = %q, want %q", n, got, parent)
+					}
+				}
+				checkInvariants(t, l)
+			})
+		}
 	}
 	l := libvirtExample(t, conf.Snapshot)
 	if err := l.Delete(l.Find("s1"), DeleteMode(7)); err == nil || err.Error() != "unsupported delete mode DeleteMode(7) for snapshot s1" {

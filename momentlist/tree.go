@@ -13,7 +13,8 @@ import (
 // Add adds a moment for d, not linked to any parent yet (libvirt's virDomainMomentAssignDef):
 // call [List.LinkParent] or [List.UpdateRelations] next. Until then, as in libvirt (whose hash
 // walk sees it), the moment is listed only by the domain-level walk in insertion order, not
-// by the tree walks. A name already in the list fails with libvirt's message
+// by the tree walks. An empty name fails ([ErrInvalidArg]: "" is a root's parent name); a
+// name already in the list fails with libvirt's message
 // "operation failed: domain moment %s already exists" ([ErrExists]).
 //
 // [List.Create], [List.Redefine] and [List.Load] add and link in one step; use them unless
@@ -21,6 +22,9 @@ import (
 func (l *List) Add(d *conf.Def) (*Moment, error) {
 	if d == nil {
 		return nil, errorf(ErrInvalidArg, "moment definition is nil")
+	}
+	if d.Name == "" { // "" is the parent name of a root: no moment may have it
+		return nil, errorf(ErrInvalidArg, "%s definition has no name", l.kind)
 	}
 	if _, ok := l.byName[d.Name]; ok {
 		return nil, errExists(d.Name)
