@@ -84,7 +84,7 @@ func TestTwentyThousandSnapshots(t *testing.T) {
 			t.Fatalf("refresh: %d snapshots, err %v; want %d", len(all), err, hugeSnapshots)
 		}
 	})
-	timed(t, "vmoments: roots and leaves of the loaded list", func() {
+	timed(t, "vmoments: the roots of the loaded list (a refresh and a filter)", func() {
 		roots, err := dom.List(ctx, conf.Snapshot, "", momentlist.Roots)
 		if err != nil || len(roots) != 6 {
 			t.Fatalf("roots: %d, err %v; want 6", len(roots), err)

@@ -179,15 +179,3 @@ var states = []state{
 		},
 	},
 }
-
-// TestStates builds every state and checks libvirt's view of it; TestConformance runs vmoments
-// on the same states.
-func TestStates(t *testing.T) {
-	conn := connect(t, systemURI)
-	for _, st := range states {
-		t.Run(st.name, func(t *testing.T) {
-			g := newGuest(t, conn, systemURI, st.name)
-			st.build(t, g)
-		})
-	}
-}
