@@ -16,7 +16,14 @@ func TestClone(t *testing.T) {
 			if r.IntN(3) == 0 {
 				ok(l.Add(randomDef(r, kind, "unlinked", ""))) // an unlinked moment clones unlinked
 			}
+			if m := randomMoment(r, l); m != nil && kind == conf.Snapshot {
+				active := true
+				m.Def().Active = &active // <active> is not read by the List
+			}
 			c := l.Clone()
+			if c.Kind() != kind {
+				t.Fatalf("clone kind %v", c.Kind())
+			}
 			for _, f := range []Filter{0, Topological, Roots} {
 				if a, b := names(ok(l.Select(nil, f))), names(ok(c.Select(nil, f))); a != b {
 					t.Fatalf("seed %d %v: original %q, clone %q", seed, f, a, b)

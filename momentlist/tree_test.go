@@ -167,7 +167,8 @@ func TestUpdateRelations(t *testing.T) {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)
 				}
 				var re *RelationsError
-				if !errors.As(err, &re) || len(re.Problems) != strings.Count(tt.wantErr, "moment ") {
+				if !errors.As(err, &re) || len(re.Problems) != strings.Count(tt.wantErr, "moment ") ||
+					len(re.Unwrap()) != len(re.Problems) || re.Kind != conf.Snapshot {
 					t.Fatalf("not a RelationsError with one problem per moment: %#v", err)
 				}
 				if l.Current() != nil || l.CurrentRule() != CurrentRelationsBroken {
