@@ -99,33 +99,56 @@ log_outputs = "3:file:%s"
 		t.Fatal(err)
 	}
 
-	args := []string{"-m", "--propagation", "private", "sh", "-c", startScript, "sh", dir}
-	for _, p := range privateDirs {
-		args = append(args, p.sub, p.path)
-	}
-	out, err := os.Create(filepath.Join(dir, "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("unshare", args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	d := &tcpDaemon{
 		URI:      fmt.Sprintf("qemu+tcp://127.0.0.1:%d/system", port),
 		LocalURI: "qemu+unix:///system?socket=" + filepath.Join(dir, "sock", "libvirt-sock"),
 		Dir:      dir,
-		cmd:      cmd,
-		exited:   make(chan struct{}),
 	}
-	if err := cmd.Start(); err != nil {
-		out.Close()
-		t.Fatalf("start libvirtd in a private mount namespace: %v", err)
+	if err := d.launch(); err != nil {
+		t.Fatal(err)
 	}
-	go func() { cmd.Wait(); out.Close(); close(d.exited) }()
 	t.Cleanup(func() { d.stop(t) })
-	timed(t, "second libvirtd answers on "+d.URI, func() { d.waitReady(t) })
+	timed(t, "second libvirtd answers on "+d.URI, func() {
+		if err := d.waitReady(); err != nil {
+			t.Fatal(err)
+		}
+	})
 	systemStillAnswers(t)
 	return d
+}
+
+// launch starts the daemon process (it is not answering yet: see waitReady).
+func (d *tcpDaemon) launch() error {
+	args := []string{"-m", "--propagation", "private", "sh", "-c", startScript, "sh", d.Dir}
+	for _, p := range privateDirs {
+		args = append(args, p.sub, p.path)
+	}
+	out, err := os.OpenFile(filepath.Join(d.Dir, "out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("unshare", args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return fmt.Errorf("start libvirtd in a private mount namespace: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); out.Close(); close(exited) }()
+	d.cmd, d.exited = cmd, exited
+	return nil
+}
+
+// Restart stops the daemon and starts it again on the same port and state, as an
+// administrator restarting libvirtd would; the domains and their moments survive. It may run
+// outside the test's goroutine (it reports with t.Errorf only).
+func (d *tcpDaemon) Restart(t *testing.T) error {
+	d.stop(t)
+	if err := d.launch(); err != nil {
+		return err
+	}
+	return d.waitReady()
 }
 
 func subs() []string {
@@ -137,28 +160,28 @@ func subs() []string {
 }
 
 // waitReady waits until the daemon answers on its TCP URI.
-func (d *tcpDaemon) waitReady(t *testing.T) {
-	t.Helper()
+func (d *tcpDaemon) waitReady() error {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		conn, err := libvirt.NewConnect(d.URI)
 		if err == nil {
 			conn.Close()
-			return
+			return nil
 		}
 		select {
 		case <-d.exited:
-			t.Fatalf("the second libvirtd exited before it answered (%v); its output: %s; its log: %s",
+			return fmt.Errorf("the second libvirtd exited before it answered (%v); its output: %s; its log: %s",
 				d.cmd.ProcessState, tail(filepath.Join(d.Dir, "out")), tail(filepath.Join(d.Dir, "libvirtd.log")))
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the second libvirtd did not answer on %s within 90 s: %v; its log: %s", d.URI, err, tail(filepath.Join(d.Dir, "libvirtd.log")))
+			return fmt.Errorf("the second libvirtd did not answer on %s within 90 s: %v; its log: %s", d.URI, err, tail(filepath.Join(d.Dir, "libvirtd.log")))
 		}
 	}
 }
 
-// stop ends the daemon: SIGTERM, then SIGKILL if it lingers.
+// stop ends the daemon: SIGTERM, then SIGKILL if it lingers. It reports with t.Errorf only, so
+// it may run outside the test's goroutine.
 func (d *tcpDaemon) stop(t *testing.T) {
 	select {
 	case <-d.exited:
@@ -178,7 +201,6 @@ func (d *tcpDaemon) stop(t *testing.T) {
 // systemStillAnswers fails the test if the system daemon stopped answering: the second daemon
 // must never disturb it.
 func systemStillAnswers(t *testing.T) {
-	t.Helper()
 	conn, err := libvirt.NewConnect(systemURI)
 	if err == nil {
 		_, err = conn.GetLibVersion()

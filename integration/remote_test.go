@@ -5,6 +5,8 @@ package integration
 import (
 	"context"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,4 +112,61 @@ func names(ms []*momentlist.Moment) []string {
 		out[i] = m.Name()
 	}
 	return out
+}
+
+// TestRestartDuringLoad restarts libvirtd while vmoments is fetching the XML of a domain's
+// snapshots: the load must be retried on a new connection and end with the full, right tree.
+// Only the test's own daemon can be restarted (the system daemon is never touched); the
+// restart happens from the load's progress callback, once a third of the moments are in, and
+// the callback returns only when the new daemon answers, so the retry meets a live daemon.
+func TestRestartDuringLoad(t *testing.T) {
+	d := startTCPDaemon(t)
+	conn := connect(t, d.URI)
+	g := newGuest(t, conn, d.URI, "restart")
+	tr := genTree(true, treeShape{N: 1500, Roots: 2, Branch: 0.1, Seed: 41})
+	timed(t, "redefine 1,500 snapshots over TCP", func() { g.Redefine(tr, redefineConns) })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	drv, err := driver.Open(ctx, d.URI, true)
+	if err != nil {
+		t.Fatalf("open %s: %v", d.URI, err)
+	}
+	defer drv.Close()
+	dom, err := drv.Domain(ctx, g.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		once      sync.Once
+		restarted atomic.Bool
+	)
+	pctx := driver.WithProgress(ctx, func(fetched, total int) {
+		if fetched >= total/3 && total > 0 {
+			once.Do(func() {
+				if err := d.Restart(t); err != nil {
+					t.Errorf("restart the second libvirtd: %v", err)
+					return
+				}
+				restarted.Store(true)
+			})
+		}
+	})
+	var list *momentlist.List
+	timed(t, "vmoments: load 1,500 snapshots across a libvirtd restart", func() {
+		list, err = dom.Moments(pctx, conf.Snapshot)
+	})
+	if !restarted.Load() {
+		t.Fatalf("the daemon was not restarted during the load (load error: %v)", err)
+	}
+	if err != nil {
+		t.Fatalf("load across a libvirtd restart: %v", err)
+	}
+	if got, want := listRelations(list), tr.Relations(); !got.equal(want) {
+		t.Fatalf("after the restart vmoments loaded a different tree: %s", got.diff(want))
+	}
+	// The driver keeps working on its new connection.
+	if _, err := dom.List(ctx, conf.Snapshot, "", momentlist.Leaves); err != nil {
+		t.Fatalf("list after the restart: %v", err)
+	}
 }

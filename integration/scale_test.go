@@ -6,12 +6,14 @@ import (
 	"context"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
 	"github.com/vmoments/vmoments/momentlist"
+	"libvirt.org/go/libvirt"
 )
 
 // rpcListLimit is libvirtd's limit on the names of one list call (REMOTE_DOMAIN_SNAPSHOT_LIST_MAX).
@@ -110,4 +112,89 @@ func finestGroup(tr tree) int {
 		}
 	}
 	return count
+}
+
+// TestDeletedDuringLoad deletes snapshots while vmoments fetches their XML: libvirt listed
+// them, but they are gone when their turn comes. The load must skip them rather than fail,
+// and the next read must drop those it had fetched before they went.
+func TestDeletedDuringLoad(t *testing.T) {
+	conn := connect(t, systemURI)
+	g := newGuest(t, conn, systemURI, "gone")
+	tr := genTree(true, treeShape{N: 1500, Roots: 3, Branch: 0.2, Seed: 51})
+	timed(t, "redefine 1,500 snapshots", func() { g.Redefine(tr, redefineConns) })
+	want := tr.Relations()
+	isParent := map[string]bool{}
+	for _, p := range want.Parent {
+		isParent[p] = true
+	}
+	var doomed []string
+	for _, n := range tr.Nodes {
+		if !isParent[n.Name] && n.Name != tr.Current && len(doomed) < 150 {
+			doomed = append(doomed, n.Name) // leaves: deleting them re-parents nothing
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	drv, err := driver.Open(ctx, systemURI, true)
+	if err != nil {
+		t.Fatalf("open %s: %v", systemURI, err)
+	}
+	defer drv.Close()
+	dom, err := drv.Domain(ctx, g.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	deleted := make(chan struct{})
+	pctx := driver.WithProgress(ctx, func(fetched, total int) {
+		if fetched >= total/4 && total > 0 {
+			once.Do(func() {
+				defer close(deleted)
+				for _, name := range doomed {
+					s, err := g.Dom.SnapshotLookupByName(name, 0)
+					if err == nil {
+						err = s.Delete(libvirt.DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)
+						s.Free()
+					}
+					if err != nil {
+						t.Errorf("delete snapshot %s during the load: %v", name, err)
+					}
+				}
+			})
+		}
+	})
+	list, err := dom.Moments(pctx, conf.Snapshot)
+	select {
+	case <-deleted:
+	default:
+		t.Fatalf("the load ended before a quarter was fetched (err %v)", err)
+	}
+	if err != nil {
+		t.Fatalf("load while %d snapshots were deleted: %v", len(doomed), err)
+	}
+	skipped := 0
+	for _, name := range doomed {
+		if list.Find(name) == nil {
+			skipped++
+		}
+		delete(want.Parent, name)
+	}
+	if skipped == 0 {
+		t.Fatalf("all %d deleted snapshots were fetched before they went: the test did not test the skip", len(doomed))
+	}
+	t.Logf("%d of %d snapshots deleted during the load were skipped, %d had been fetched", skipped, len(doomed), len(doomed)-skipped)
+	for name, parent := range want.Parent {
+		if m := list.Find(name); m == nil || (m.Parent() == nil) != (parent == "") || (m.Parent() != nil && m.Parent().Name() != parent) {
+			t.Fatalf("snapshot %s (parent %q) missing or misplaced after the load", name, parent)
+		}
+	}
+	// The next read asks libvirt for the names again and drops the rest of the gone ones.
+	list, err = dom.Moments(ctx, conf.Snapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := listRelations(list); !got.equal(want) {
+		t.Fatalf("after a refresh: %s", got.diff(want))
+	}
 }
