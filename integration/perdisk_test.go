@@ -44,11 +44,11 @@ func TestPerDiskCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		kind      conf.Kind
-		current   string
-		perDisk   map[string]string // disk -> its current moment
-		notInSet  []string          // PerDisk|NoCurrent
-		rule momentlist.CurrentRule
+		kind     conf.Kind
+		current  string
+		perDisk  map[string]string // disk -> its current moment
+		notInSet []string          // PerDisk|NoCurrent
+		rule     momentlist.CurrentRule
 	}{
 		{conf.Snapshot, "x2", map[string]string{"vda": "x2", "vdb": "x1"}, nil, momentlist.CurrentLoaded},
 		{conf.Checkpoint, "c3", map[string]string{"vda": "c3", "vdb": "c1"}, []string{"c2"}, momentlist.CurrentLoadedLeaf},
