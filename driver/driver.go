@@ -18,9 +18,13 @@
 //     redefined one becomes current when its parent is current or there is no current. The
 //     [momentlist.CurrentRule] returned with it says which rule decided.
 //   - Loading is one list call to libvirt for the names and one XML fetch per moment, several in
-//     flight at once. A loaded list is refreshed on every later read: libvirt is asked for the names
-//     again, only names not seen before are fetched, and names that are gone are dropped. [Domain.Reload]
-//     fetches everything again.
+//     flight at once (past libvirtd's limit of 16,384 names per call, the names are listed in
+//     pieces). A moment deleted between the two is skipped. A loaded list is refreshed on every
+//     later read: libvirt is asked for the names again (and for the current snapshot), only names
+//     not seen before are fetched, and names that are gone are dropped. [Domain.Reload] fetches
+//     everything again. When a refresh finds checkpoints added or removed by someone else, the
+//     current checkpoint follows the fresh-load rule again: libvirt's pointer moved in ways the
+//     driver cannot see.
 //   - A change (create, redefine, delete, revert, set current) is passed through libvirt with
 //     libvirt's own flags and then applied to the loaded list the way libvirt applies it, so the list
 //     stays equal to what a fresh load would give.
@@ -38,9 +42,14 @@
 //	)
 //
 // A driver opened with readOnly reads through read-only libvirt connections and refuses changes
-// with [ErrReadOnly]. Otherwise reads still go through read-only connections and the first change
-// opens a read-write connection (the QEMU driver); the test driver keeps exactly one connection for
-// its whole life, because the test driver's state lives in that connection.
+// with [ErrReadOnly]. Otherwise reads still go through a read-only connection and the first change
+// opens a read-write one (the QEMU driver); the test driver keeps exactly one connection for its
+// whole life, because the test driver's state lives in that connection. A QEMU driver whose
+// connection breaks during a load (libvirtd restarted) retries the load once on a new connection.
+//
+// [Driver.Domain] returns a new handle on every call, with lists of its own: keep the handle to
+// refresh incrementally; a new handle loads afresh (that is how a test compares with a fresh
+// load).
 //
 // # Worked example
 //
@@ -118,7 +127,8 @@ type Domain interface {
 	// libvirt's exact filter semantics plus Current, NoCurrent and PerDisk (see momentlist).
 	List(ctx context.Context, kind conf.Kind, from string, f momentlist.Filter) ([]*momentlist.Moment, error)
 	// Moments refreshes like List and returns a private copy of the whole list, with the same
-	// tree, child order and current moment (and rule); the caller may change it freely.
+	// tree, child order and current moment; the caller may change it freely. (The copy's own
+	// CurrentRule says CurrentSet: Current returns the rule that decided.)
 	Moments(ctx context.Context, kind conf.Kind) (*momentlist.List, error)
 	// Current refreshes like List and returns the current moment (nil if none) and the rule that
 	// made it current.
