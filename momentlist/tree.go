@@ -315,24 +315,30 @@ func (l *List) CheckCycles(d *conf.Def) error {
 }
 
 // ForEachChild calls fn for each direct child of m in child-list order (the roots when m is
-// nil) and returns their number (libvirt's virDomainMomentForEachChild). fn must not change
-// the list.
+// nil) and returns how many it visited (libvirt's virDomainMomentForEachChild). As in libvirt,
+// the next child is looked up before fn runs, so fn may delete or move the child it is given;
+// it must not change the other children.
 func (l *List) ForEachChild(m *Moment, fn func(*Moment)) int {
 	if m == nil {
 		m = &l.metaroot
 	} else {
 		l.owns(m, "ForEachChild")
 	}
-	for c := m.firstChild; c != nil; c = c.sibling {
+	n := 0
+	for c := m.firstChild; c != nil; {
+		next := c.sibling
 		fn(c)
+		n++
+		c = next
 	}
-	return m.nchildren
+	return n
 }
 
 // ForEachDescendant calls fn for every moment below m (every linked moment when m is nil) in
 // pre-order: each moment before its subtree, siblings in child-list order (libvirt's
 // virDomainMomentForEachDescendant). m itself is not visited. It returns the number visited.
-// fn must not change the list.
+// fn must not change the list (libvirt's lets it delete the visited moment, because its
+// removal leaves the links in place; here removal re-links, so collect first, then change).
 func (l *List) ForEachDescendant(m *Moment, fn func(*Moment)) int {
 	if m == nil {
 		m = &l.metaroot

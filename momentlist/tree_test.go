@@ -339,3 +339,18 @@ func mustPanic(t *testing.T, what string, fn func()) {
 	}()
 	fn()
 }
+
+// spec §1 ForEachChild: the next child is fetched before the callback, so it may delete the
+// child it is given (libvirt's test driver deletes that way).
+func TestForEachChildDeleting(t *testing.T) {
+	l := libvirtExample(t, conf.Snapshot)
+	n := l.ForEachChild(l.Find("s3"), func(c *Moment) {
+		if err := l.Delete(c, DeleteChildren); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 2 || names(ok(l.Select(nil, Topological))) != "s1 s7 s8 s3" {
+		t.Fatalf("visited %d; left %q", n, names(ok(l.Select(nil, Topological))))
+	}
+	checkInvariants(t, l)
+}
