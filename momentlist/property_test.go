@@ -201,7 +201,11 @@ func TestPropertyRandomForests(t *testing.T) {
 			if kind == conf.Checkpoint {
 				allowed = checkpointFilters
 			}
-			if seed < 25 {
+			exhaustive := uint64(25)
+			if raceEnabled {
+				exhaustive = 4
+			}
+			if seed < exhaustive {
 				for f := Filter(0); f <= allowed; f++ {
 					if f&^allowed == 0 {
 						for _, from := range froms[:2] {

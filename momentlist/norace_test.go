@@ -1,0 +1,5 @@
+//go:build !race
+
+package momentlist
+
+const raceEnabled = false
