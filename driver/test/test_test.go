@@ -16,6 +16,7 @@ import (
 	"github.com/vmoments/vmoments/driver"
 	"github.com/vmoments/vmoments/driver/drivertest"
 	_ "github.com/vmoments/vmoments/driver/test"
+	"github.com/vmoments/vmoments/momentlist"
 )
 
 var ctx = context.Background()
@@ -414,4 +415,46 @@ func TestConcurrent(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	drivertest.CheckState(t, drv, dom, conf.Snapshot, "")
+}
+
+// TestCheckpointPointerFromParent: when someone else moved libvirt's checkpoint pointer, the
+// driver's list has lost it (fresh-load rule); the next checkpoint created through the driver
+// tells where it was (its parent) and becomes current as libvirt's does.
+func TestCheckpointPointerFromParent(t *testing.T) {
+	drv := open(t, "test:///default", false)
+	dom := domain(t, drv, "test")
+	other := domain(t, drv, "test")
+	var tr drivertest.Tracker
+	for _, n := range []string{"c1", "c2"} {
+		if _, err := dom.CreateCheckpoint(ctx, "<domaincheckpoint><name>"+n+"</name></domaincheckpoint>", 0); err != nil {
+			t.Fatal(err)
+		}
+		tr.Created(n)
+	}
+	if _, err := other.CreateCheckpoint(ctx, "<domaincheckpoint><name>c3</name></domaincheckpoint>", 0); err != nil {
+		t.Fatal(err)
+	}
+	tr.Created("c3")
+	if _, err := other.CreateCheckpoint(ctx, checkpointXML("d1", "c1"), driver.CheckpointCreateRedefine); err != nil {
+		t.Fatal(err)
+	}
+	tr.Redefined("d1", "c1")
+	cur, rule, err := dom.Current(ctx, conf.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur != nil || rule != momentlist.CurrentLoadBranched {
+		t.Errorf("after someone else's changes: current %v (%v), want none by the fresh-load rule", nameOf(cur), rule)
+	}
+	if _, err := dom.CreateCheckpoint(ctx, "<domaincheckpoint><name>c4</name></domaincheckpoint>", 0); err != nil {
+		t.Fatal(err)
+	}
+	tr.Created("c4")
+	if def, err := dom.Def(ctx, conf.Checkpoint, "c4"); err != nil || def.Parent != "c3" {
+		t.Fatalf("c4's parent = %v (%v), want c3 (libvirt's pointer)", def, err)
+	}
+	drivertest.CheckState(t, drv, dom, conf.Checkpoint, tr.Current)
+	if _, rule, _ := dom.Current(ctx, conf.Checkpoint); rule != momentlist.CurrentCreated {
+		t.Errorf("rule = %v, want CurrentCreated", rule)
+	}
 }

@@ -130,15 +130,20 @@ func (d *Domain) CreateCheckpoint(ctx context.Context, xml string, flags driver.
 	return name, err
 }
 
-// create applies a created moment: libvirt made its parent the current moment; if the list
-// thinks otherwise it is out of step.
+// create applies a created moment. libvirt made the moment's parent out of its current
+// pointer, so the parent it reports says where libvirt's pointer was: if the list thought
+// otherwise (someone else moved it), the list's current is first put where libvirt's was.
 func create(l *momentlist.List, def *conf.Def) error {
 	cur := ""
 	if c := l.Current(); c != nil {
 		cur = c.Name()
 	}
 	if def.Parent != cur {
-		return fmt.Errorf("created %s %q has parent %q, the list's current is %q", def.Kind, def.Name, def.Parent, cur)
+		p := l.Find(def.Parent)
+		if p == nil && def.Parent != "" {
+			return fmt.Errorf("created %s %q has parent %q, which the list lacks", def.Kind, def.Name, def.Parent)
+		}
+		l.SetCurrent(p)
 	}
 	_, err := l.Create(def)
 	return err
