@@ -257,6 +257,11 @@ func TestGoldenHostile(t *testing.T) {
 		{"-c", demo, "checkpoint-dumpxml", "webserver", "c1", "--no-domain"},
 		{"-c", demo, "checkpoint-list", "webserver", "--current"},
 		{"-c", demo, "checkpoint-list", "nosuch"},
+		// domains by ID and UUID, as virsh looks them up
+		{"-c", "test:///default", "snapshot-list", "1", "--name"},
+		{"-c", "test:///default", "snapshot-list", "2"},
+		{"-c", "test:///default", "snapshot-list", "6695eb01-f6a4-8304-79aa-97f2502e193f", "--tree"},
+		{"-c", node, "snapshot-list", "11111111-2222-3333-4444-555555555555", "--roots"},
 		// names with spaces, quotes, unicode, leading dashes
 		{"-c", node, "snapshot-list", "snapdom", "--from", "with space", "--tree"},
 		{"-c", node, "snapshot-list", "snapdom", "--from", "Side", "--parent"},

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"strconv"
+
 	"fmt"
+	"libvirt.org/go/libvirt"
 	"sync"
 	"time"
 
@@ -17,13 +20,37 @@ func (a *app) domain(c *parsedCmd) (driver.Domain, bool) {
 		a.errorf("Failed to get option 'domain': Option argument is empty")
 		return nil, false
 	}
-	dom, err := a.drv.Domain(a.ctx, name)
+	dom, err := a.drv.Domain(a.ctx, byID(a.drv.URI(), name))
 	if err != nil {
 		// virsh resets libvirt's error and says only this.
 		a.errorf("failed to get domain '%s'", name)
 		return nil, false
 	}
 	return dom, true
+}
+
+// byID is the first step of virsh's domain lookup: a non-negative number is tried as a running
+// domain's ID before anything else. It returns that domain's UUID, or name unchanged when it is
+// no number or no running domain has that ID (drivers look domains up by name or UUID only).
+func byID(uri, name string) string {
+	id, err := strconv.ParseUint(name, 10, 31)
+	if err != nil {
+		return name
+	}
+	conn, err := libvirt.NewConnectReadOnly(uri)
+	if err != nil {
+		return name
+	}
+	defer conn.Close()
+	d, err := conn.LookupDomainById(uint32(id))
+	if err != nil {
+		return name
+	}
+	defer d.Free()
+	if uuid, err := d.GetUUIDString(); err == nil {
+		return uuid
+	}
+	return name
 }
 
 // load returns a private copy of the domain's moment list of kind. On a terminal, unless quiet
