@@ -22,9 +22,12 @@ var rootNames = [...]string{Snapshot: "domainsnapshot", Checkpoint: "domaincheck
 // stored, so Format writes it out.
 //
 // Beyond libvirt's parser: a new snapshot's name must pass [ValidateName] (libvirt's QEMU
-// driver refuses the others), creationTime may not be negative, and the same disk may not be
-// listed twice (libvirt's later alignment step refuses it). Unlike libvirt, state, parent and
-// creationTime are read and checked in ParseNew mode too, when given.
+// driver refuses the others), creationTime may not be negative (libvirt 9.0 stores -5 as
+// given), and the same disk may not be listed twice (libvirt's later alignment step refuses
+// it). Unlike libvirt, state, parent and creationTime are read and checked in ParseNew mode
+// too, when given. ParseRedefine does not apply the name rules: libvirt's test driver keeps
+// snapshots named ".x" or "a/b" and lists must read them; before redefining on QEMU (which
+// refuses them), call ValidateName.
 //
 // The returned definition keeps data as its raw XML (not a copy: do not modify data afterwards).
 func ParseSnapshot(data []byte, mode ParseMode) (*Def, error) {
