@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
@@ -17,6 +18,7 @@ import (
 // own create and redefine rules).
 type fakeDriver struct {
 	doms map[string]map[conf.Kind]*momentlist.List
+	slow bool
 }
 
 func (f *fakeDriver) URI() string  { return "fake:///" }
@@ -26,7 +28,7 @@ func (f *fakeDriver) Domain(_ context.Context, name string) (driver.Domain, erro
 	if !ok {
 		return nil, errors.New("no domain " + name)
 	}
-	return &fakeDomain{name: name, lists: lists}, nil
+	return &fakeDomain{name: name, lists: lists, slow: f.slow}, nil
 }
 
 // fakeDomain implements the reads the CLI uses; the embedded nil interface makes any other call
@@ -35,10 +37,18 @@ type fakeDomain struct {
 	driver.Domain
 	name  string
 	lists map[conf.Kind]*momentlist.List
+	// slow makes Moments report progress over 0.6 s, as a long load through a driver does.
+	slow bool
 }
 
 func (d *fakeDomain) Name() string { return d.name }
-func (d *fakeDomain) Moments(_ context.Context, k conf.Kind) (*momentlist.List, error) {
+func (d *fakeDomain) Moments(ctx context.Context, k conf.Kind) (*momentlist.List, error) {
+	if p := driver.ProgressFrom(ctx); p != nil && d.slow {
+		for i := range 4 {
+			p(i, 3)
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
 	if l := d.lists[k]; l != nil {
 		return l, nil
 	}
@@ -88,10 +98,17 @@ func backupChain(t *testing.T) *fakeDriver {
 
 func runFake(t *testing.T, drv driver.Driver, args ...string) result {
 	t.Helper()
+	return runFakeTTY(t, drv, false, args...)
+}
+
+// runFakeTTY runs vmoments on drv, with stderr taken for a terminal when tty is set.
+func runFakeTTY(t *testing.T, drv driver.Driver, tty bool, args ...string) result {
+	t.Helper()
 	env := testEnv(nil)
 	var out, errb strings.Builder
 	a := newApp(&out, &errb, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	a.open = func(context.Context, string, bool) (driver.Driver, error) { return drv, nil }
+	a.stderrTTY = tty
 	rc := a.main(append([]string{"-c", "test:///fake"}, args...))
 	return result{out.String(), errb.String(), rc}
 }
@@ -141,6 +158,26 @@ func TestCheckpointCurrentAndFilters(t *testing.T) {
 		want := result{tt.stdout, tt.stderr, tt.rc}
 		if got != want {
 			t.Errorf("%q:\ngot  %s\nwant %s", tt.args, got, want)
+		}
+	}
+}
+
+// TestProgressOnTerminal: a load slower than half a second draws fetched/total on a terminal's
+// stderr and erases it; JSON output and non-terminals get none.
+func TestProgressOnTerminal(t *testing.T) {
+	drv := backupChain(t)
+	drv.slow = true
+	got := runFakeTTY(t, drv, true, "checkpoint-list", "guest", "--name")
+	if !strings.Contains(got.stderr, "\rcheckpoints: 3/3") || !strings.HasSuffix(got.stderr, "\r\x1b[K") ||
+		strings.Contains(got.stderr, "0/3") || got.stdout != "c1\nc2\nc3\nc4\n\n" {
+		t.Errorf("slow load on a terminal: %q", got)
+	}
+	for _, tc := range []struct {
+		tty  bool
+		args []string
+	}{{true, []string{"checkpoint-list", "guest", "--json"}}, {false, []string{"checkpoint-list", "guest"}}} {
+		if got := runFakeTTY(t, drv, tc.tty, tc.args...); got.stderr != "" {
+			t.Errorf("tty=%v %q drew progress: %q", tc.tty, tc.args, got.stderr)
 		}
 	}
 }
