@@ -8,6 +8,7 @@ import (
 
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/driver/internal/load"
 	"github.com/vmoments/vmoments/momentlist"
 )
 
@@ -36,7 +37,18 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 	}
 	apply, err := do(dom)
 	if err != nil {
-		return d.drv.wrap(d.name, kind, moment, op, classify(s.conn, err))
+		err = d.drv.wrap(d.name, kind, moment, op, classify(s.conn, err))
+		if load.ClassOf(err) == load.ConnLost && !d.drv.opts.Single {
+			// The change may or may not have reached libvirt: reconnect and reload, so the
+			// next call works and the list says what happened.
+			if _, rerr := d.drv.reconnect(s); rerr == nil {
+				st.list = nil
+				if e, ok := err.(*driver.Error); ok {
+					e.Hint = "The connection broke during the change, which may or may not have happened; the list will be loaded afresh"
+				}
+			}
+		}
+		return err
 	}
 	if apply == nil {
 		return nil

@@ -118,8 +118,23 @@ func (d *Driver) Close() error {
 	return errors.Join(errs...)
 }
 
-// conn returns the read or the write connection, opening the write one on first use.
+// conn returns the read or the write connection, opening the write one on first use and
+// replacing one that is no longer alive (libvirtd restarted since the last call).
 func (d *Driver) conn(write bool) (*slot, error) {
+	s, err := d.rawConn(write)
+	if err != nil || d.opts.Single {
+		return s, err
+	}
+	if alive, aerr := s.conn.IsAlive(); aerr == nil && alive {
+		return s, nil
+	}
+	if ns, rerr := d.reconnect(s); rerr == nil {
+		return ns, nil
+	}
+	return s, nil // the call will fail with libvirt's own error
+}
+
+func (d *Driver) rawConn(write bool) (*slot, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {

@@ -158,6 +158,15 @@ func (d *Domain) XML(ctx context.Context, kind conf.Kind, name string, flags dri
 	if err := d.drv.ctxErr(ctx, d.name); err != nil {
 		return "", err
 	}
+	return d.xml(ctx, kind, name, flags, true)
+}
+
+// xmlOnce fetches without a retry.
+func (d *Domain) xmlOnce(ctx context.Context, kind conf.Kind, name string, flags driver.XMLFlags) (string, error) {
+	return d.xml(ctx, kind, name, flags, false)
+}
+
+func (d *Domain) xml(ctx context.Context, kind conf.Kind, name string, flags driver.XMLFlags, retry bool) (string, error) {
 	s, dom, err := d.handle(false)
 	if err != nil {
 		return "", err
@@ -177,7 +186,13 @@ func (d *Domain) XML(ctx context.Context, kind conf.Kind, name string, flags dri
 		}
 	}
 	if err != nil {
-		return "", d.drv.wrap(d.name, kind, name, "get XML", classify(s.conn, err))
+		err = classify(s.conn, err)
+		if retry && load.ClassOf(err) == load.ConnLost && !d.drv.opts.Single {
+			if _, rerr := d.drv.reconnect(s); rerr == nil {
+				return d.xmlOnce(ctx, kind, name, flags)
+			}
+		}
+		return "", d.drv.wrap(d.name, kind, name, "get XML", err)
 	}
 	return xml, nil
 }
