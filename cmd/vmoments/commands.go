@@ -26,7 +26,13 @@ func listExtensions(kind string) []optDef {
 
 func commands() []*cmdDef {
 	snapList := &cmdDef{
-		name: "snapshot-list", summary: "List snapshots for a domain", desc: "Snapshot List",
+		name: "snapshot-list", summary: "List snapshots for a domain",
+		desc: "Lists a domain's snapshots exactly as virsh 9.0 does (same options, same output, same errors).\n" +
+			"    --from X and --current list the children of X (with --descendants: everything below X);\n" +
+			"    X itself is not listed, except as the root of --tree. Filters of one group OR together\n" +
+			"    (--active --inactive), groups AND together. Names sort case-insensitively unless --topological.\n" +
+			"    The current snapshot is the one libvirt reports; a disk's current snapshot is the nearest one\n" +
+			"    at or above it that captured the disk (--per-disk).",
 		opts: append([]optDef{domainOpt,
 			{name: "parent", typ: optBool, help: "add a column showing parent snapshot"},
 			{name: "roots", typ: optBool, help: "list only snapshots without parents"},
@@ -59,7 +65,11 @@ func commands() []*cmdDef {
 		run: runSnapshotList,
 	}
 	chkList := &cmdDef{
-		name: "checkpoint-list", summary: "List checkpoints for a domain", desc: "Checkpoint List",
+		name: "checkpoint-list", summary: "List checkpoints for a domain",
+		desc: "Lists a domain's checkpoints exactly as virsh 9.0 does. --from X lists X's children (with\n" +
+			"    --descendants: everything below X). The current checkpoint is the one libvirt tracks internally\n" +
+			"    (see checkpoint-current); a disk's current checkpoint, where its next incremental backup\n" +
+			"    starts, is the nearest one at or above it with a bitmap for that disk (--per-disk).",
 		opts: append([]optDef{domainOpt,
 			{name: "parent", typ: optBool, help: "add a column showing parent checkpoint"},
 			{name: "roots", typ: optBool, help: "list only checkpoints without parents"},
