@@ -43,6 +43,8 @@ type Driver struct {
 	// freed with their connection: a handle left over keeps the connection (and the test
 	// driver's state) alive after Close.
 	doms map[*slot]map[string]*libvirt.Domain
+	// retired are the slots replaced by a reconnect, closed by Close.
+	retired []*slot
 }
 
 // slot is one libvirt connection and its generation: a reconnect makes a new slot, and handles
@@ -106,15 +108,15 @@ func (d *Driver) Close() error {
 	for s := range d.doms {
 		d.freeHandles(s)
 	}
-	for i, s := range []*slot{d.read, d.write} {
+	for i, s := range append([]*slot{d.read, d.write}, d.retired...) {
 		if s == nil || (i == 1 && s == d.read) {
 			continue
 		}
-		if _, err := s.conn.Close(); err != nil {
+		if _, err := s.conn.Close(); err != nil && i < 2 { // a retired connection is broken anyway
 			errs = append(errs, d.wrap("", conf.Snapshot, "", "", err))
 		}
 	}
-	d.read, d.write = nil, nil
+	d.read, d.write, d.retired = nil, nil, nil
 	return errors.Join(errs...)
 }
 
@@ -183,8 +185,9 @@ func (d *Driver) reconnect(old *slot) (*slot, error) {
 			}
 			return nil, err
 		}
-		d.freeHandles(old)
-		old.conn.Close()
+		// Other goroutines may still be in a call on the old handles: keep them (and thereby
+		// the old connection object) until Close instead of freeing them under their feet.
+		d.retired = append(d.retired, old)
 		*p = &slot{conn: conn, gen: old.gen + 1}
 		return *p, nil
 	}
