@@ -458,3 +458,41 @@ func TestCheckpointPointerFromParent(t *testing.T) {
 		t.Errorf("rule = %v, want CurrentCreated", rule)
 	}
 }
+
+// TestDemoChanges changes the demo's realistic tree and checks each state against libvirt and a
+// fresh load.
+func TestDemoChanges(t *testing.T) {
+	drv := open(t, demoURI(t), false)
+	dom := domain(t, drv, "demo")
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"set current deploy-05", func() error { return dom.SetCurrent(ctx, "deploy-05") }},
+		{"revert to live external", func() error { return dom.Revert(ctx, "live external", 0) }},
+		{"create a snapshot under it", func() error {
+			_, err := dom.CreateSnapshot(ctx, "<domainsnapshot><name>after revert ✓</name></domainsnapshot>", 0)
+			return err
+		}},
+		{"delete os-updates (children move to base install)", func() error { return dom.Delete(ctx, conf.Snapshot, "os-updates", 0) }},
+		{"delete backup chain's children only (current among them)", func() error {
+			return dom.Delete(ctx, conf.Snapshot, "backup chain", driver.DeleteChildrenOnly)
+		}},
+		{"delete deploy-06 with children", func() error { return dom.Delete(ctx, conf.Snapshot, "deploy-06", driver.DeleteChildren) }},
+	}
+	n := 0
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		n += drivertest.CheckState(t, drv, dom, conf.Snapshot, "")
+		if t.Failed() {
+			t.Fatalf("after %s", s.name)
+		}
+	}
+	n += drivertest.CheckLists(t, dom, conf.Snapshot, drivertest.Options{MaxFroms: 3, ListEvery: 4})
+	if cur, _, _ := dom.Current(ctx, conf.Snapshot); nameOf(cur) != "backup chain" {
+		t.Errorf("current = %q, want backup chain (children-only delete of the current's ancestor)", nameOf(cur))
+	}
+	t.Logf("conformance cases on demo.xml changes: %d", n)
+}
