@@ -1,0 +1,216 @@
+package transfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"libvirt.org/go/libvirt"
+
+	"github.com/vmoments/vmoments/conf"
+	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/momentlist"
+)
+
+// ExportOptions tune Export.
+type ExportOptions struct {
+	// Kinds to export; nil exports snapshots and checkpoints.
+	Kinds []conf.Kind
+	// Secure fetches the XML with libvirt's SECURE flag (passwords in the embedded <domain>),
+	// which needs a read-write connection.
+	Secure bool
+	// ToolVersion is recorded as vmoments_version; "" uses the module version of the binary.
+	ToolVersion string
+	// Progress, if set, is told how the export goes.
+	Progress ProgressFunc
+}
+
+// ProgressFunc is told that done of total steps of a phase ("export", "verify", "import",
+// "rollback", "remove source") are finished.
+type ProgressFunc func(phase string, done, total int)
+
+func (p ProgressFunc) report(phase string, done, total int) {
+	if p != nil {
+		p(phase, done, total)
+	}
+}
+
+// Export writes the moments of dom to path (a directory, created or empty, or a new .tar file)
+// and returns the manifest it wrote.
+func Export(ctx context.Context, dom driver.Domain, path string, opts ExportOptions) (*Manifest, error) {
+	sink, err := CreateSink(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ExportTo(ctx, dom, sink, opts)
+	if err != nil {
+		sink.Abort()
+		return nil, err
+	}
+	if err := sink.Commit(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ExportTo writes the moments of dom to sink (files first, manifest.json last); the caller
+// commits or aborts the sink.
+//
+// Each moment's file is the XML libvirt gives for it (virDomainSnapshotGetXMLDesc /
+// virDomainCheckpointGetXMLDesc, with SECURE if asked), which is what redefinition takes back.
+// The moments of each kind are listed in topological order; the current snapshot and the
+// checkpoint current (with its rule) are recorded.
+func ExportTo(ctx context.Context, dom driver.Domain, sink Sink, opts ExportOptions) (*Manifest, error) {
+	kinds := opts.Kinds
+	if kinds == nil {
+		kinds = []conf.Kind{conf.Snapshot, conf.Checkpoint}
+	}
+	m := &Manifest{
+		Format:               FormatVersion,
+		Domain:               DomainRef{Name: dom.Name(), UUID: dom.UUID()},
+		LibvirtClientVersion: versionString(libvirt.GetVersion()),
+		VmomentsVersion:      opts.ToolVersion,
+		Created:              time.Now().UTC().Truncate(time.Second),
+		Secure:               opts.Secure,
+		Moments:              []Entry{},
+	}
+	if m.VmomentsVersion == "" {
+		m.VmomentsVersion = moduleVersion()
+	}
+	if u, ok := dom.(interface{ URI() string }); ok {
+		m.SourceURI = u.URI()
+		m.LibvirtVersion = daemonVersion(m.SourceURI)
+	}
+	type item struct {
+		kind conf.Kind
+		m    *momentlist.Moment
+	}
+	var items []item
+	for _, k := range kinds {
+		l, err := dom.Moments(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		cur, rule, err := dom.Current(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		m.Kinds = append(m.Kinds, k.String())
+		if k == conf.Snapshot && cur != nil {
+			m.CurrentSnapshot = cur.Name()
+		}
+		if k == conf.Checkpoint {
+			if cur != nil {
+				m.CurrentCheckpoint = cur.Name()
+			}
+			m.CurrentCheckpointRule = rule.String()
+		}
+		all, err := l.Select(nil, momentlist.Topological)
+		if err != nil {
+			return nil, err
+		}
+		for _, mo := range all {
+			items = append(items, item{k, mo})
+		}
+	}
+	used := map[string]bool{}
+	for i, it := range items {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		name := it.m.Name()
+		data, err := momentXML(ctx, dom, it.kind, it.m, opts.Secure)
+		if err != nil {
+			return nil, err
+		}
+		// What goes out must come back in: refuse XML that redefinition would refuse.
+		def, err := conf.Parse(data, conf.ParseRedefine)
+		if err != nil {
+			return nil, fmt.Errorf("export %s %q: libvirt's XML does not parse for redefinition: %w", it.kind, name, err)
+		}
+		if def.Kind != it.kind || def.Name != name {
+			return nil, fmt.Errorf("export %s %q: libvirt returned the XML of %s %q", it.kind, name, def.Kind, def.Name)
+		}
+		file := FileName(it.kind, name)
+		if used[lower(file)] {
+			file = kindDir[it.kind] + "/" + escapeName(name, true) + ".xml"
+		}
+		used[lower(file)] = true
+		if err := sink.WriteFile(file, data); err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(data)
+		m.Moments = append(m.Moments, Entry{Kind: it.kind.String(), Name: name, Parent: def.Parent,
+			File: file, SHA256: hex.EncodeToString(sum[:])})
+		opts.Progress.report("export", i+1, len(items))
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := sink.WriteFile(ManifestName, append(data, '\n')); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// momentXML is the XML of a moment as redefinition needs it. Without Secure the XML the driver
+// loaded (GetXMLDesc with no flags) is used as it is; otherwise libvirt is asked again.
+func momentXML(ctx context.Context, dom driver.Domain, kind conf.Kind, m *momentlist.Moment, secure bool) ([]byte, error) {
+	if raw := m.Def().Raw(); raw != nil && !secure {
+		return raw, nil
+	}
+	var flags driver.XMLFlags
+	if secure {
+		flags = driver.XMLSecure
+	}
+	s, err := dom.XML(ctx, kind, m.Name(), flags)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(s), nil
+}
+
+// versionString formats libvirt's major*1,000,000+minor*1,000+release.
+func versionString(v uint32, err error) string {
+	if err != nil || v == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
+}
+
+// daemonVersion asks the daemon behind uri for its libvirt version ("" if it cannot be asked).
+// The test driver runs in this process: its version is the library's.
+func daemonVersion(uri string) string {
+	if strings.HasPrefix(uri, "test:") {
+		return versionString(libvirt.GetVersion())
+	}
+	conn, err := libvirt.NewConnectReadOnly(uri)
+	if err != nil {
+		return ""
+	}
+	defer conn.Close()
+	return versionString(conn.GetLibVersion())
+}
+
+// moduleVersion is the vmoments module version the binary was built from.
+func moduleVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if bi.Main.Path == "github.com/vmoments/vmoments" && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	for _, d := range bi.Deps {
+		if d.Path == "github.com/vmoments/vmoments" {
+			return d.Version
+		}
+	}
+	return "(devel)"
+}

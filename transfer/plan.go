@@ -1,0 +1,385 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/vmoments/vmoments/conf"
+	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/momentlist"
+)
+
+// Action is what an import does with one moment.
+type Action string
+
+// The actions of a plan.
+const (
+	// Redefine defines a moment the destination lacks (metadata only).
+	Redefine Action = "redefine"
+	// Skip leaves a moment the destination already has with the same definition.
+	Skip Action = "skip"
+	// Replace redefines a moment the destination has with another definition (--replace).
+	Replace Action = "replace"
+	// Conflict is a moment the destination has with another definition, without --replace:
+	// the import refuses to start.
+	Conflict Action = "conflict"
+	// SetCurrent redefines the exported current snapshot once more with CURRENT, last.
+	SetCurrent Action = "set-current"
+)
+
+// Step is one step of an import plan.
+type Step struct {
+	Kind   conf.Kind
+	Name   string
+	Parent string
+	Action Action
+	// File is the moment's file in the export.
+	File string
+	xml  []byte
+	old  []byte // Replace: the destination's definition before, to restore on failure
+}
+
+func (s Step) String() string {
+	return fmt.Sprintf("%s %s %q", s.Action, s.Kind, s.Name)
+}
+
+// ImportOptions tune Plan and Import.
+type ImportOptions struct {
+	// Replace redefines moments the destination has with a different definition; without it
+	// such a moment stops the import before any change.
+	Replace bool
+	// Validate redefines checkpoints with REDEFINE_VALIDATE: libvirt checks that each disk's
+	// bitmap exists.
+	Validate bool
+	// Progress, if set, is told how the import goes.
+	Progress ProgressFunc
+
+	// failAt, for tests: the step (index into Plan.Steps) that fails as if libvirt refused it.
+	failAt func(i int, s Step) error
+}
+
+// Plan is what Import will do, worked out and checked before anything changes: every file is
+// read and its checksum and definition verified, the order is derived from the parents (the
+// manifest's order is checked, not trusted), and the redefinitions are run first on copies of
+// the destination's lists with libvirt's own rules, so that a parent missing or a cycle stops
+// the import before any change, and so the resulting current moments are known.
+type Plan struct {
+	Manifest *Manifest
+	// Domain is the destination domain.
+	Domain DomainRef
+	// Steps in execution order: checkpoints (parents first), snapshots (parents first), then
+	// the current snapshot made current.
+	Steps []Step
+	// Conflicts lists the moments that differ on the destination (Replace not set).
+	Conflicts []Step
+	// CurrentSnapshot and CurrentCheckpoint are the current moments the destination will have.
+	CurrentSnapshot   string
+	CurrentCheckpoint string
+	// CheckpointNote says why the checkpoint current after the import cannot be the exported
+	// one, "" when it is.
+	CheckpointNote string
+
+	before map[conf.Kind]string // current moments before the import
+}
+
+// Count returns the number of steps with the action.
+func (p *Plan) Count(a Action) int {
+	n := 0
+	for _, s := range p.Steps {
+		if s.Action == a {
+			n++
+		}
+	}
+	return n
+}
+
+// loaded is one verified moment of an export.
+type loaded struct {
+	e    Entry
+	kind conf.Kind
+	xml  []byte
+}
+
+// readExport reads and verifies manifest.json and every file it lists: present, checksum equal,
+// a definition libvirt's redefine parser accepts, of the kind, name and parent the manifest
+// says. Nothing is read from libvirt.
+func readExport(src Source, progress ProgressFunc) (*Manifest, []loaded, error) {
+	data, err := src.ReadFile(ManifestName)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("not an export: %s is missing", ManifestName)
+		}
+		return nil, nil, fmt.Errorf("read %s: %w", ManifestName, err)
+	}
+	m, err := parseManifest(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]loaded, 0, len(m.Moments))
+	for i, e := range m.Moments {
+		kind, _ := kindOf(e.Kind)
+		data, err := src.ReadFile(e.File)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, nil, fmt.Errorf("%s %q: file %s is missing from the export", e.Kind, e.Name, e.File)
+			}
+			return nil, nil, fmt.Errorf("%s %q: read %s: %w", e.Kind, e.Name, e.File, err)
+		}
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); got != e.SHA256 {
+			return nil, nil, fmt.Errorf("%s %q: file %s was altered after the export: its SHA-256 is %s, the manifest says %s",
+				e.Kind, e.Name, e.File, got, e.SHA256)
+		}
+		def, err := conf.Parse(data, conf.ParseRedefine)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s %q: file %s: %w", e.Kind, e.Name, e.File, err)
+		}
+		if def.Kind != kind || def.Name != e.Name || def.Parent != e.Parent {
+			return nil, nil, fmt.Errorf("%s %q: file %s defines %s %q with parent %q, the manifest says parent %q",
+				e.Kind, e.Name, e.File, def.Kind, def.Name, def.Parent, e.Parent)
+		}
+		out = append(out, loaded{e: e, kind: kind, xml: data})
+		progress.report("verify", i+1, len(m.Moments))
+	}
+	return m, out, nil
+}
+
+// topoOrder orders the moments of one kind parents first, keeping the given order where the
+// parents allow it (the manifest's order is checked, not trusted). A parent must be among the
+// moments or on the destination (exists); a cycle is refused.
+func topoOrder(kind conf.Kind, ms []loaded, exists func(string) bool) ([]loaded, error) {
+	idx := make(map[string]int, len(ms))
+	for i, m := range ms {
+		idx[m.e.Name] = i
+	}
+	children := make(map[string][]int, len(ms))
+	var ready []int
+	for i, m := range ms {
+		p := m.e.Parent
+		if _, ok := idx[p]; ok && p != "" {
+			if p == m.e.Name {
+				return nil, fmt.Errorf("%s %q is its own parent", kind, p)
+			}
+			children[p] = append(children[p], i)
+			continue
+		}
+		if p != "" && !exists(p) {
+			return nil, fmt.Errorf("parent %s %q of %s %q is neither in the export nor on the destination", kind, p, kind, m.e.Name)
+		}
+		ready = append(ready, i)
+	}
+	out := make([]loaded, 0, len(ms))
+	// Depth first from the roots in manifest order: each moment right after its parent's
+	// earlier-listed subtrees, which is the manifest's own order when that order is topological.
+	var visit func(i int)
+	visit = func(i int) {
+		out = append(out, ms[i])
+		for _, c := range children[ms[i].e.Name] {
+			visit(c)
+		}
+	}
+	for _, i := range ready {
+		visit(i)
+	}
+	if len(out) != len(ms) {
+		var in []string
+		done := make(map[string]bool, len(out))
+		for _, m := range out {
+			done[m.e.Name] = true
+		}
+		for _, m := range ms {
+			if !done[m.e.Name] {
+				in = append(in, m.e.Name)
+			}
+		}
+		return nil, fmt.Errorf("the parents of %ss %q form a cycle", kind, in)
+	}
+	return out, nil
+}
+
+// MakePlan verifies the export in src against the destination domain and returns the plan an
+// Import would follow. It changes nothing.
+func MakePlan(ctx context.Context, dom driver.Domain, src Source, opts ImportOptions) (*Plan, error) {
+	m, files, err := readExport(src, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
+	if m.Domain.UUID != dom.UUID() {
+		return nil, fmt.Errorf("the export is of domain %q (uuid %s), domain %q has uuid %s: libvirt accepts moment definitions only for the domain they were taken of",
+			m.Domain.Name, m.Domain.UUID, dom.Name(), dom.UUID())
+	}
+	p := &Plan{Manifest: m, Domain: DomainRef{Name: dom.Name(), UUID: dom.UUID()}, before: map[conf.Kind]string{}}
+	var setCurrent *Step
+	for _, kind := range []conf.Kind{conf.Checkpoint, conf.Snapshot} {
+		if !m.hasKind(kind) {
+			continue
+		}
+		l, err := dom.Moments(ctx, kind)
+		if err != nil {
+			return nil, err
+		}
+		cur, _, err := dom.Current(ctx, kind)
+		if err != nil {
+			return nil, err
+		}
+		if cur != nil {
+			p.before[kind] = cur.Name()
+		}
+		var ms []loaded
+		for _, f := range files {
+			if f.kind == kind {
+				ms = append(ms, f)
+			}
+		}
+		ordered, err := topoOrder(kind, ms, func(n string) bool { return l.Find(n) != nil })
+		if err != nil {
+			return nil, err
+		}
+		steps := make([]Step, 0, len(ordered))
+		for _, f := range ordered {
+			st := Step{Kind: kind, Name: f.e.Name, Parent: f.e.Parent, Action: Redefine, File: f.e.File, xml: f.xml}
+			if ex := l.Find(f.e.Name); ex != nil {
+				old, err := existingXML(ctx, dom, kind, ex, m.Secure)
+				if err != nil {
+					return nil, err
+				}
+				switch {
+				case sameXML(old, f.xml):
+					st.Action = Skip
+				case opts.Replace:
+					st.Action, st.old = Replace, old
+				default:
+					st.Action = Conflict
+					p.Conflicts = append(p.Conflicts, st)
+				}
+			}
+			steps = append(steps, st)
+		}
+		target := m.CurrentSnapshot
+		if kind == conf.Checkpoint {
+			target = m.CurrentCheckpoint
+			steps = checkpointOrder(steps, target)
+		}
+		final, err := simulate(l, steps, kind == conf.Snapshot && target != "", target)
+		if err != nil {
+			return nil, err
+		}
+		if kind == conf.Checkpoint {
+			p.CurrentCheckpoint = final
+			if final != target {
+				p.CheckpointNote = checkpointNote(target, final, p.before[kind])
+			}
+		} else {
+			p.CurrentSnapshot = final
+			if target != "" && p.before[kind] != target {
+				setCurrent = &Step{Kind: kind, Name: target, Action: SetCurrent}
+				for _, s := range steps {
+					if s.Name == target {
+						setCurrent.Parent, setCurrent.File, setCurrent.xml = s.Parent, s.File, s.xml
+					}
+				}
+			}
+			if target == "" {
+				p.CurrentSnapshot = p.before[kind]
+			}
+		}
+		p.Steps = append(p.Steps, steps...)
+	}
+	if setCurrent != nil {
+		p.Steps = append(p.Steps, *setCurrent)
+	}
+	return p, nil
+}
+
+// existingXML is the destination's XML of a moment, fetched as the export fetched its own.
+func existingXML(ctx context.Context, dom driver.Domain, kind conf.Kind, m *momentlist.Moment, secure bool) ([]byte, error) {
+	return momentXML(ctx, dom, kind, m, secure)
+}
+
+func sameXML(a, b []byte) bool {
+	return bytes.Equal(bytes.TrimSpace(a), bytes.TrimSpace(b))
+}
+
+// checkpointOrder reorders the steps so that the exported current checkpoint ends current, where
+// libvirt's rule allows (a redefined checkpoint becomes current iff its parent is current or none
+// is): the chain from the root down to the target is redefined first, then the rest. With the
+// target a leaf, the rest can no longer move the pointer, since none of them has the target as
+// parent. The steps stay parents-first.
+func checkpointOrder(steps []Step, target string) []Step {
+	if target == "" {
+		return steps
+	}
+	parent := make(map[string]string, len(steps))
+	for _, s := range steps {
+		parent[s.Name] = s.Parent
+	}
+	onPath := map[string]bool{}
+	for n := target; n != ""; n = parent[n] {
+		if _, ok := parent[n]; !ok || onPath[n] {
+			break
+		}
+		onPath[n] = true
+	}
+	out := make([]Step, 0, len(steps))
+	for _, s := range steps {
+		if onPath[s.Name] {
+			out = append(out, s)
+		}
+	}
+	for _, s := range steps {
+		if !onPath[s.Name] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// simulate runs the steps on a copy of the destination's list with libvirt's rules
+// (momentlist.List.Redefine) and returns the name of the current moment afterwards. Conflicts
+// and skips change nothing.
+func simulate(l *momentlist.List, steps []Step, setCurrent bool, target string) (string, error) {
+	c := l.Clone()
+	for _, s := range steps {
+		if s.Action != Redefine && s.Action != Replace {
+			continue
+		}
+		def, err := conf.ParseFast(s.Kind, s.xml)
+		if err != nil {
+			return "", fmt.Errorf("%s %q: %w", s.Kind, s.Name, err)
+		}
+		if _, err := c.Redefine(def, false); err != nil {
+			return "", fmt.Errorf("%s %q cannot be redefined: %w", s.Kind, s.Name, err)
+		}
+	}
+	if setCurrent {
+		c.SetCurrent(c.Find(target))
+	}
+	if cur := c.Current(); cur != nil {
+		return cur.Name(), nil
+	}
+	return "", nil
+}
+
+// checkpointNote explains why libvirt's rule leaves another checkpoint current than the
+// exported one.
+func checkpointNote(target, final, before string) string {
+	name := func(n string) string {
+		if n == "" {
+			return "none"
+		}
+		return fmt.Sprintf("%q", n)
+	}
+	switch {
+	case target == "":
+		return fmt.Sprintf("the source had no current checkpoint; libvirt makes a redefined checkpoint current when its parent is current or none is, so after the import %s is current", name(final))
+	case before != "":
+		return fmt.Sprintf("checkpoint %q was current on the source; the destination's current checkpoint %s and libvirt's rule (a redefined checkpoint becomes current only when its parent is current or none is) leave %s current", target, name(before), name(final))
+	default:
+		return fmt.Sprintf("checkpoint %q was current on the source but has children: libvirt's rule (a redefined checkpoint becomes current when its parent is current or none is) makes the last redefined child current, so %s is current", target, name(final))
+	}
+}
