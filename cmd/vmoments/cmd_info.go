@@ -29,7 +29,7 @@ func runSnapshotCurrent(a *app, c *parsedCmd) bool {
 		a.errorf("vmoments only reads: to make snapshot '%s' current run virsh snapshot-current %s %s", v, domname, v)
 		return false
 	}
-	l, ok := a.load(dom, conf.Snapshot, c.has("json"))
+	l, ok := a.load(dom, conf.Snapshot, c.has("json"), false)
 	if !ok {
 		return false
 	}
@@ -66,7 +66,7 @@ func runCheckpointCurrent(a *app, c *parsedCmd) bool {
 	if !ok {
 		return false
 	}
-	l, ok := a.load(dom, conf.Checkpoint, c.has("json"))
+	l, ok := a.load(dom, conf.Checkpoint, c.has("json"), false)
 	if !ok {
 		return false
 	}
@@ -169,7 +169,7 @@ func runSnapshotInfo(a *app, c *parsedCmd) bool {
 	if !ok {
 		return false
 	}
-	l, ok := a.load(dom, conf.Snapshot, c.has("json"))
+	l, ok := a.load(dom, conf.Snapshot, c.has("json"), false)
 	if !ok {
 		return false
 	}
@@ -204,7 +204,7 @@ func runCheckpointInfo(a *app, c *parsedCmd) bool {
 	if !ok {
 		return false
 	}
-	l, ok := a.load(dom, conf.Checkpoint, c.has("json"))
+	l, ok := a.load(dom, conf.Checkpoint, c.has("json"), false)
 	if !ok {
 		return false
 	}

@@ -100,7 +100,7 @@ func (a *app) list(c *parsedCmd, kind conf.Kind) bool {
 	if !ok {
 		return false
 	}
-	l, ok := a.load(dom, kind, c.has("json"))
+	l, ok := a.load(dom, kind, c.has("json"), true)
 	if !ok {
 		return false
 	}

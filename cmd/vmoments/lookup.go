@@ -53,9 +53,10 @@ func byID(uri, name string) string {
 	return name
 }
 
-// load returns a private copy of the domain's moment list of kind. On a terminal, unless quiet
+// load returns a private copy of the domain's moment list of kind (listing: for a list command,
+// whose failure virsh words differently). On a terminal, unless quiet
 // output was asked for (JSON), a load slower than half a second shows "fetched/total" on stderr.
-func (a *app) load(dom driver.Domain, kind conf.Kind, quiet bool) (*momentlist.List, bool) {
+func (a *app) load(dom driver.Domain, kind conf.Kind, quiet, listing bool) (*momentlist.List, bool) {
 	ctx := a.ctx
 	var p *progress
 	if a.stderrTTY && !quiet {
@@ -67,12 +68,12 @@ func (a *app) load(dom driver.Domain, kind conf.Kind, quiet bool) (*momentlist.L
 		p.done()
 	}
 	if err != nil {
-		if kind == conf.Checkpoint {
-			a.errorf("%s", libvirtMessage(err))
+		// virsh: checkpoint-list says its own line first, then vshCommandRun reports
+		// libvirt's error; snapshot-list reports libvirt's error alone.
+		if listing && kind == conf.Checkpoint {
 			a.errorf("unexpected problem querying checkpoints")
-		} else {
-			a.errorf("%s", libvirtMessage(err))
 		}
+		a.errorf("%s", libvirtMessage(err))
 		return nil, false
 	}
 	return l, true

@@ -11,6 +11,25 @@
 //
 // The connection is -c/--connect, else $VIRSH_DEFAULT_CONNECT_URI, else $LIBVIRT_DEFAULT_URI,
 // else libvirt's default. vmoments never changes anything.
+//
+// # Where vmoments differs from virsh
+//
+// The golden tests (golden_test.go, integration_test.go) run virsh and vmoments on the same
+// libvirt state and compare stdout, stderr and the exit status byte for byte. What they cannot
+// make equal, and why:
+//
+//   - --topological: siblings come in momentlist's order, virsh's in libvirt's hash order, which
+//     nothing can reproduce; both are valid topological orders (the tests compare them as sets).
+//   - Names that differ only in case sort in byte order; virsh leaves them in hash order.
+//   - Table widths use Unicode's East Asian width and combining-mark tables where virsh asks
+//     glibc's wcwidth; they agree but for rare characters.
+//   - libvirt's own log lines on stderr ("... warning : ...") carry a time and a PID. vmoments
+//     prints them too (the same library runs in-process), and may print them twice when it opens
+//     a second connection: for a numeric domain ID, or to learn libvirt's default URI.
+//   - snapshot-dumpxml and checkpoint-dumpxml refuse --xpath (pipe to xmllint --xpath instead);
+//     snapshot-current refuses --snapshotname (it would change the current snapshot).
+//   - No interactive shell: without a command vmoments prints its usage. -d, -e, -k, -K, -l and
+//     -t are accepted and ignored; help and validate never connect, even with -c.
 package main
 
 import (
