@@ -85,4 +85,3 @@ func RemoveMetadata(ctx context.Context, dom driver.Domain, m *Manifest, progres
 	}
 	return n, nil
 }
-
