@@ -127,8 +127,7 @@ type Domain interface {
 	// libvirt's exact filter semantics plus Current, NoCurrent and PerDisk (see momentlist).
 	List(ctx context.Context, kind conf.Kind, from string, f momentlist.Filter) ([]*momentlist.Moment, error)
 	// Moments refreshes like List and returns a private copy of the whole list, with the same
-	// tree, child order and current moment; the caller may change it freely. (The copy's own
-	// CurrentRule says CurrentSet: Current returns the rule that decided.)
+	// tree, child order, current moment and current rule; the caller may change it freely.
 	Moments(ctx context.Context, kind conf.Kind) (*momentlist.List, error)
 	// Current refreshes like List and returns the current moment (nil if none) and the rule that
 	// made it current.

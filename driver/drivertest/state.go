@@ -53,6 +53,10 @@ func CheckState(t testing.TB, drv driver.Driver, dom driver.Domain, kind conf.Ki
 			t.Fatalf("%s: Current(%s): %v", h.what, kind, err)
 		}
 		n++
+		if l.CurrentRule() != rule || nameOf(l.Current()) != nameOf(cur) {
+			t.Errorf("%s: Moments' copy has current %q (%v), Current says %q (%v)", h.what, nameOf(l.Current()), l.CurrentRule(), nameOf(cur), rule)
+		}
+		n++
 		if nameOf(cur) != h.current {
 			t.Errorf("%s: current %s of %q is %q (%v), want %q", h.what, kind, dom.Name(), nameOf(cur), rule, h.current)
 		}

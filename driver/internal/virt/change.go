@@ -54,15 +54,11 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 		return nil
 	}
 	l := cloneList(st.list)
-	oldRule := st.rule
 	if err := apply(l); err != nil {
 		// The list was out of step with libvirt: load it afresh.
 		return d.refresh(ctx, kind, st, true)
 	}
-	st.list, st.rule = l, l.CurrentRule()
-	if st.rule == momentlist.CurrentSet {
-		st.rule = oldRule // the clone's SetCurrent, not the change, set it
-	}
+	st.list = l
 	if kind == conf.Snapshot {
 		cur, err := currentSnapshot(s.conn, dom)
 		if err != nil {

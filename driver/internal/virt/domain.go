@@ -29,7 +29,6 @@ type Domain struct {
 type kindState struct {
 	mu   sync.Mutex
 	list *momentlist.List // nil until loaded; immutable once published
-	rule momentlist.CurrentRule
 }
 
 func newDomain(d *Driver, name, uuid string) *Domain {
@@ -118,7 +117,7 @@ func (d *Domain) Current(ctx context.Context, kind conf.Kind) (*momentlist.Momen
 	if err := d.refresh(ctx, kind, st, false); err != nil {
 		return nil, 0, err
 	}
-	return st.list.Current(), st.rule, nil
+	return st.list.Current(), st.list.CurrentRule(), nil
 }
 
 // Def refreshes the list of kind and returns one moment's definition.
@@ -288,7 +287,7 @@ func (d *Domain) refreshOn(ctx context.Context, s *slot, kind conf.Kind, st *kin
 func (d *Domain) publishLoad(st *kindState, kind conf.Kind, defs []*conf.Def, cur string) {
 	l := momentlist.New(kind)
 	_ = l.Load(defs, cur)
-	st.list, st.rule = l, l.CurrentRule()
+	st.list = l
 }
 
 // currentSnapshot returns the name of libvirt's current snapshot, "" if none.

@@ -145,8 +145,12 @@ func TestCloneList(t *testing.T) {
 	if got, want := shape(c), shape(l); !slices.Equal(got, want) {
 		t.Errorf("clone's tree %v, want %v", got, want)
 	}
-	if c.Current() == nil || c.Current().Name() != "d" {
-		t.Errorf("clone's current = %v, want d", c.Current())
+	if c.Current() == nil || c.Current().Name() != "d" || c.CurrentRule() != momentlist.CurrentSet {
+		t.Errorf("clone's current = %v (%v), want d (set)", c.Current(), c.CurrentRule())
+	}
+	l.Revert(l.Find("c"))
+	if r := cloneList(l).CurrentRule(); r != momentlist.CurrentReverted {
+		t.Errorf("clone's rule = %v, want the original's (reverted)", r)
 	}
 	// Changing the clone leaves the original alone.
 	if err := c.Delete(c.Find("b"), momentlist.DeletePlain); err != nil {
