@@ -496,3 +496,45 @@ func TestDemoChanges(t *testing.T) {
 	}
 	t.Logf("conformance cases on demo.xml changes: %d", n)
 }
+
+// TestDeletedDuringLoad: moments deleted by someone else while their XML is being fetched are
+// skipped, and the next read drops those fetched before they went.
+func TestDeletedDuringLoad(t *testing.T) {
+	drv := open(t, "test:///default", false)
+	dom := domain(t, drv, "test")
+	other := domain(t, drv, "test")
+	if _, err := other.CreateSnapshot(ctx, "<domainsnapshot><name>root</name></domainsnapshot>", 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		if _, err := other.CreateSnapshot(ctx, snapXML(t, other, fmt.Sprintf("leaf%02d", i), "root", "running"), driver.SnapshotCreateRedefine); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var once sync.Once
+	pctx := driver.WithProgress(ctx, func(done, _ int) {
+		if done == 5 {
+			once.Do(func() {
+				for i := range 60 {
+					if i%3 == 0 {
+						if err := other.Delete(ctx, conf.Snapshot, fmt.Sprintf("leaf%02d", i), 0); err != nil {
+							t.Error(err)
+						}
+					}
+				}
+			})
+		}
+	})
+	got, err := dom.List(pctx, conf.Snapshot, "", 0)
+	if err != nil {
+		t.Fatalf("a load during deletes failed: %v", err)
+	}
+	if len(got) < 41 || len(got) > 61 {
+		t.Errorf("loaded %d snapshots, want between 41 and 61", len(got))
+	}
+	t.Logf("the load during deletes served %d snapshots (%d skipped as gone)", len(got), 61-len(got))
+	if got, err := dom.List(ctx, conf.Snapshot, "", 0); err != nil || len(got) != 41 {
+		t.Errorf("next read: %d snapshots (%v), want 41", len(got), err)
+	}
+	drivertest.CheckState(t, drv, dom, conf.Snapshot, "")
+}
