@@ -15,8 +15,9 @@
 //     checkpoint is libvirt's internal pointer, which libvirt never exposes; the driver follows
 //     libvirt's rules for it (DESIGN.md point 3): after a fresh load it is the leaf of a single
 //     unbranched chain, or none; a checkpoint created through the driver becomes current; a
-//     redefined one becomes current when its parent is current or there is no current. The
-//     [momentlist.CurrentRule] returned with it says which rule decided.
+//     redefined one becomes current when its parent is current or there is no current (and the
+//     parent libvirt gives a created checkpoint tells where its pointer was, should someone else
+//     have moved it). The [momentlist.CurrentRule] returned with it says which rule decided.
 //   - Loading is one list call to libvirt for the names and one XML fetch per moment, several in
 //     flight at once (past libvirtd's limit of 16,384 names per call, the names are listed in
 //     pieces). A moment deleted between the two is skipped. A loaded list is refreshed on every
@@ -84,7 +85,10 @@
 //	qemu:///system: domain "guest1": snapshot "s1": Requested operation is not valid: ...
 //
 // The libvirt error itself (libvirt.org/go/libvirt.Error) stays reachable with errors.As, so
-// callers can test its Code.
+// callers can test its Code. Where the failure is a limit of the driver rather than of libvirt
+// (the test driver refuses some flags, and snapshots next to checkpoints), a sentence saying so
+// follows libvirt's message. A moment the loaded list lacks gives libvirt's wording too ("no
+// domain snapshot with matching name 's1'") and wraps [ErrNotFound].
 //
 // # Concurrency
 //
