@@ -68,7 +68,7 @@ func Import(ctx context.Context, dom driver.Domain, path string, opts ImportOpti
 // If a step fails, every change this import made is undone, newest first (so children go before
 // their parents): redefined moments are deleted again, metadata only (disks and bitmaps are never
 // touched), replaced ones get their old definition back, and the previous current snapshot is
-// made current again. The returned *StepError names the moment that failed and libvirt's reason.
+// made current again, and libvirt's current checkpoint pointer is moved back where it was. The returned *StepError names the moment that failed and libvirt's reason.
 func ImportFrom(ctx context.Context, dom driver.Domain, src Source, opts ImportOptions) (*Result, error) {
 	start := time.Now()
 	p, err := MakePlan(ctx, dom, src, opts)
@@ -140,6 +140,8 @@ func apply(ctx context.Context, dom driver.Domain, s Step, validate bool) error 
 		return redefine(ctx, dom, s.Kind, s.xml, false, validate)
 	case SetCurrent:
 		return redefine(ctx, dom, s.Kind, s.xml, true, false)
+	case SteerCurrent:
+		return steerCheckpoint(ctx, dom, s.Name)
 	}
 	return fmt.Errorf("%s %q: cannot carry out %q", s.Kind, s.Name, s.Action)
 }
@@ -175,8 +177,8 @@ func rollback(ctx context.Context, dom driver.Domain, done []Step, before map[co
 			err = deleteMetadata(ctx, dom, s.Kind, s.Name)
 		case Replace:
 			err = redefine(ctx, dom, s.Kind, s.old, false, false)
-		case SetCurrent:
-			// Undone below, with the current snapshot as it was.
+		case SetCurrent, SteerCurrent:
+			// Undone below, with the current moments as they were.
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("undo %s: %w", s, err))
@@ -184,6 +186,11 @@ func rollback(ctx context.Context, dom driver.Domain, done []Step, before map[co
 			undone++
 		}
 		progress.report("rollback", len(done)-i, len(done))
+	}
+	if prev, ok := before[conf.Checkpoint]; ok {
+		if err := steerCheckpoint(ctx, dom, prev); err != nil {
+			errs = append(errs, fmt.Errorf("make checkpoint %q current again: %w", prev, err))
+		}
 	}
 	if prev := before[conf.Snapshot]; prev != "" {
 		cur, _, err := dom.Current(ctx, conf.Snapshot)

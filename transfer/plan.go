@@ -72,7 +72,8 @@ type Plan struct {
 	Manifest *Manifest
 	// Domain is the destination domain.
 	Domain DomainRef
-	// Steps in execution order: checkpoints (parents first), snapshots (parents first), then
+	// Steps in execution order: checkpoints (parents first; the chain down to the exported
+	// current first), the checkpoint current steered if needed, snapshots (parents first), then
 	// the current snapshot made current.
 	Steps []Step
 	// Conflicts lists the moments that differ on the destination (Replace not set).
@@ -80,8 +81,8 @@ type Plan struct {
 	// CurrentSnapshot and CurrentCheckpoint are the current moments the destination will have.
 	CurrentSnapshot   string
 	CurrentCheckpoint string
-	// CheckpointNote says why the checkpoint current after the import cannot be the exported
-	// one, "" when it is.
+	// CheckpointNote says why the redefinitions alone would not leave the exported checkpoint
+	// current (the plan then has a SteerCurrent step), "" when they do.
 	CheckpointNote string
 
 	before map[conf.Kind]string // current moments before the import
@@ -227,9 +228,7 @@ func MakePlan(ctx context.Context, dom driver.Domain, src Source, opts ImportOpt
 		if err != nil {
 			return nil, err
 		}
-		if cur != nil {
-			p.before[kind] = cur.Name()
-		}
+		p.before[kind] = nameOf(cur)
 		var ms []loaded
 		for _, f := range files {
 			if f.kind == kind {
@@ -270,9 +269,10 @@ func MakePlan(ctx context.Context, dom driver.Domain, src Source, opts ImportOpt
 			return nil, err
 		}
 		if kind == conf.Checkpoint {
-			p.CurrentCheckpoint = final
+			p.CurrentCheckpoint = target
 			if final != target {
 				p.CheckpointNote = checkpointNote(target, final, p.before[kind])
+				steps = append(steps, Step{Kind: kind, Name: target, Action: SteerCurrent})
 			}
 		} else {
 			p.CurrentSnapshot = final
@@ -365,8 +365,8 @@ func simulate(l *momentlist.List, steps []Step, setCurrent bool, target string) 
 	return "", nil
 }
 
-// checkpointNote explains why libvirt's rule leaves another checkpoint current than the
-// exported one.
+// checkpointNote explains why the order of the redefinitions alone does not leave the exported
+// current checkpoint current, so that the import steers libvirt's pointer (steerCheckpoint).
 func checkpointNote(target, final, before string) string {
 	name := func(n string) string {
 		if n == "" {
@@ -374,12 +374,14 @@ func checkpointNote(target, final, before string) string {
 		}
 		return fmt.Sprintf("%q", n)
 	}
+	why := "libvirt makes a redefined checkpoint current only when its parent is current or none is"
 	switch {
 	case target == "":
-		return fmt.Sprintf("the source had no current checkpoint; libvirt makes a redefined checkpoint current when its parent is current or none is, so after the import %s is current", name(final))
+		why = "the source had no current checkpoint, but " + why
 	case before != "":
-		return fmt.Sprintf("checkpoint %q was current on the source; the destination's current checkpoint %s and libvirt's rule (a redefined checkpoint becomes current only when its parent is current or none is) leave %s current", target, name(before), name(final))
+		why = fmt.Sprintf("the destination's current checkpoint was %s and %s", name(before), why)
 	default:
-		return fmt.Sprintf("checkpoint %q was current on the source but has children: libvirt's rule (a redefined checkpoint becomes current when its parent is current or none is) makes the last redefined child current, so %s is current", target, name(final))
+		why = fmt.Sprintf("checkpoint %q has children and %s", target, why)
 	}
+	return fmt.Sprintf("%s, so the redefinitions alone would leave %s current; a temporary checkpoint (metadata only) moves libvirt's pointer to %s", why, name(final), name(target))
 }
