@@ -104,9 +104,14 @@ func TestChangesThroughDriver(t *testing.T) {
 			_, err := dom.CreateSnapshot(ctx, tree{Snapshots: true}.redefineXML(n, g.XML(), g.Dir), driver.SnapshotCreateRedefine|driver.SnapshotCreateCurrent)
 			return err
 		}},
-		{"delete r6 metadata only", del(conf.Snapshot, "r6", driver.DeleteMetadataOnly)},
+		{"delete r6 metadata only (current back to r3)", del(conf.Snapshot, "r6", driver.DeleteMetadataOnly)},
+		{"snapshot r7 with memory", snap("r7", 0)},
+		{"snapshot r8 with memory", snap("r8", 0)},
+		{"delete r7 with children (r8; current to r3)", del(conf.Snapshot, "r7", driver.DeleteChildren)},
 		{"snapshot x1 disk-only external", snap("x1", driver.SnapshotCreateDiskOnly, both("external")...)},
 		{"snapshot x2 disk-only, vdb left out", snap("x2", driver.SnapshotCreateDiskOnly, only("vda", "external", "no")...)},
+		{"snapshot x3 disk-only", snap("x3", driver.SnapshotCreateDiskOnly, both("external")...)},
+		{"delete x3 plain (an external leaf: libvirt commits it)", del(conf.Snapshot, "x3", 0)},
 		{"checkpoint c1", checkpoint("c1", both("bitmap")...)},
 		{"checkpoint c2, vdb left out", checkpoint("c2", only("vda", "bitmap", "no")...)},
 		{"redefine c3 under c1 (not current: c2 is)", redefineCheckpoint("c3", "c1")},

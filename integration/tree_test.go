@@ -190,24 +190,29 @@ func (g *guest) Redefine(tr tree, workers int) {
 	for _, n := range tr.Nodes {
 		done[n.Name] = make(chan struct{})
 	}
+	// Connections first, so a failure to connect leaves no worker behind.
+	doms := make([]*libvirt.Domain, 0, workers)
+	for range workers {
+		conn, err := libvirt.NewConnect(g.URI)
+		if err == nil {
+			var dom *libvirt.Domain
+			if dom, err = conn.LookupDomainByUUIDString(g.UUID); err == nil {
+				doms = append(doms, dom)
+				defer conn.Close()
+				defer dom.Free()
+				continue
+			}
+			conn.Close()
+		}
+		g.t.Fatalf("redefine on %s: a connection to %s for it: %v", g.Name, g.URI, err)
+	}
 	next := make(chan treeNode)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
-	for range workers {
-		conn, err := libvirt.NewConnect(g.URI)
-		if err != nil {
-			g.t.Fatalf("redefine on %s: connect %s: %v", g.Name, g.URI, err)
-		}
-		dom, err := conn.LookupDomainByUUIDString(g.UUID)
-		if err != nil {
-			conn.Close()
-			g.t.Fatalf("redefine on %s: %v", g.Name, err)
-		}
+	for _, dom := range doms {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer conn.Close()
-			defer dom.Free()
 			failed := false
 			for n := range next {
 				// After a failure keep draining (and marking nodes done) so that neither the
