@@ -70,6 +70,9 @@ exec libvirtd -f "$R/etc/libvirtd.conf" --listen --pid-file "$R/libvirtd.pid" --
 // when the test ends, checking that the system daemon still answers afterwards.
 func startTCPDaemon(t *testing.T) *tcpDaemon {
 	t.Helper()
+	// The system daemon must answer first: the second one starts from its QEMU capabilities,
+	// and the test checks at the end that it was not disturbed.
+	connect(t, systemURI)
 	if os.Getuid() != 0 {
 		t.Fatalf("the remote-URI test starts a second libvirtd in a private mount namespace, which needs root (uid %d)", os.Getuid())
 	}
