@@ -5,8 +5,12 @@
 //
 // Every snapshot embeds the domain's own XML (about 1.7 KB per document, as libvirt writes for
 // a real snapshot of this domain), so a list has to move the same bytes as it would on a real
-// guest. The tree is a main chain in which every third moment gets a side leaf, so it has
-// branches, leaves and depth; the last snapshot is made current.
+// guest. The tree comes in blocks of 300 moments: each block is a chain in which every third
+// moment also gets a side leaf, and block k > 0 hangs below moment k-1 of block 0. So it has
+// branches, leaves and depth (up to about 400), and its depth does not grow with its size: the
+// text of a --tree listing grows with moments × depth (for virsh as for vmoments), so a tree
+// whose depth grew with its size would make every tree listing quadratic by construction.
+// The last snapshot is made current.
 //
 //	mkdomain -name vmoments-test-bench-2000 -dir /tmp/x -snapshots 2000 -checkpoints 2000
 //
@@ -110,15 +114,22 @@ func define(conn *libvirt.Connect, name, dir string) (*libvirt.Domain, error) {
 	return dom, nil
 }
 
-// parent is the tree's shape: a main chain where every third moment also gets a side leaf.
+// block is the number of moments in one block of the tree.
+const block = 300
+
+// parent is the tree's shape: blocks of a chain where every third moment also gets a side
+// leaf; the first moment of block k > 0 hangs below moment k-1 of block 0.
 func parent(prefix string, i int) string {
+	b, j := i/block, i%block
 	switch {
 	case i == 0:
 		return ""
-	case i%3 == 0:
+	case j == 0:
+		return fmt.Sprintf("%s%d", prefix, (b-1)%block)
+	case j%3 == 0:
 		return fmt.Sprintf("%s%d", prefix, i-1)
 	default:
-		return fmt.Sprintf("%s%d", prefix, (i-1)/3*3)
+		return fmt.Sprintf("%s%d", prefix, b*block+(j-1)/3*3)
 	}
 }
 
