@@ -64,11 +64,11 @@ func ExampleOpen() {
 	var le libvirt.Error
 	fmt.Println("libvirt error code:", errors.As(err, &le) && le.Code == libvirt.ERR_NO_DOMAIN_SNAPSHOT)
 	// Unordered output:
-	// current: before migration (loaded from libvirt: true)
+	// current: data disks only (loaded from libvirt: true)
 	// leaf: migration done
 	// leaf: migration rollback test
 	// leaf: deploy-12
-	// external snapshots: 6
+	// external snapshots: 5
 	// domain "demo", snapshot "no such": Domain snapshot not found: no domain snapshot with matching name 'no such'
 	// libvirt error code: true
 }
