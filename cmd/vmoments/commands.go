@@ -182,7 +182,7 @@ func commands() []*cmdDef {
 		noConnect: true,
 		run:       runHelp,
 	}
-	return []*cmdDef{snapList, chkList, snapCurrent, chkCurrent, snapInfo, chkInfo, snapXML, chkXML, validate, help}
+	return append(append([]*cmdDef{snapList, chkList, snapCurrent, chkCurrent, snapInfo, chkInfo, snapXML, chkXML, validate}, transferCommands()...), help)
 }
 
 func (a *app) usage() {
