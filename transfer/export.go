@@ -118,13 +118,15 @@ func ExportTo(ctx context.Context, dom driver.Domain, sink Sink, opts ExportOpti
 			items = append(items, item{k, mo})
 		}
 	}
+	fx := &fetcher{dom: dom, secure: opts.Secure}
+	defer fx.close()
 	used := map[string]bool{}
 	for i, it := range items {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		name := it.m.Name()
-		data, err := momentXML(ctx, dom, it.kind, it.m, opts.Secure)
+		data, err := fx.xml(ctx, it.kind, it.m)
 		if err != nil {
 			return nil, err
 		}
@@ -157,23 +159,6 @@ func ExportTo(ctx context.Context, dom driver.Domain, sink Sink, opts ExportOpti
 		return nil, err
 	}
 	return m, nil
-}
-
-// momentXML is the XML of a moment as redefinition needs it. Without Secure the XML the driver
-// loaded (GetXMLDesc with no flags) is used as it is; otherwise libvirt is asked again.
-func momentXML(ctx context.Context, dom driver.Domain, kind conf.Kind, m *momentlist.Moment, secure bool) ([]byte, error) {
-	if raw := m.Def().Raw(); raw != nil && !secure {
-		return raw, nil
-	}
-	var flags driver.XMLFlags
-	if secure {
-		flags = driver.XMLSecure
-	}
-	s, err := dom.XML(ctx, kind, m.Name(), flags)
-	if err != nil {
-		return nil, err
-	}
-	return []byte(s), nil
 }
 
 // versionString formats libvirt's major*1,000,000+minor*1,000+release.

@@ -62,8 +62,9 @@ func Import(ctx context.Context, dom driver.Domain, path string, opts ImportOpti
 }
 
 // ImportFrom makes the plan (MakePlan: everything verified before any change) and carries it
-// out: checkpoints, then snapshots, each parents first, with libvirt's REDEFINE (checkpoints with
-// REDEFINE_VALIDATE if asked), and last the exported current snapshot redefined with CURRENT.
+// out: snapshots parents first with libvirt's REDEFINE, the exported current snapshot redefined
+// once more with CURRENT after all of them, then checkpoints parents first (with
+// REDEFINE_VALIDATE if asked) and libvirt's current checkpoint moved to the exported one.
 //
 // If a step fails, every change this import made is undone, newest first (so children go before
 // their parents): redefined moments are deleted again, metadata only (disks and bitmaps are never
@@ -192,9 +193,15 @@ func rollback(ctx context.Context, dom driver.Domain, done []Step, before map[co
 			errs = append(errs, fmt.Errorf("make checkpoint %q current again: %w", prev, err))
 		}
 	}
-	if prev := before[conf.Snapshot]; prev != "" {
+	if prev, ok := before[conf.Snapshot]; ok {
 		cur, _, err := dom.Current(ctx, conf.Snapshot)
-		if err == nil && (cur == nil || cur.Name() != prev) {
+		switch {
+		case err != nil:
+		case prev == "" && cur != nil:
+			// Only when the destination had snapshots but none current, and the exported
+			// current one hangs below one of them: deleting moved current up to it.
+			err = fmt.Errorf("snapshot %q is current, none was before the import, and libvirt has no call that clears the current snapshot", cur.Name())
+		case prev != "" && (cur == nil || cur.Name() != prev):
 			err = dom.SetCurrent(ctx, prev)
 		}
 		if err != nil {

@@ -72,9 +72,9 @@ type Plan struct {
 	Manifest *Manifest
 	// Domain is the destination domain.
 	Domain DomainRef
-	// Steps in execution order: checkpoints (parents first; the chain down to the exported
-	// current first), the checkpoint current steered if needed, snapshots (parents first), then
-	// the current snapshot made current.
+	// Steps in execution order: snapshots (parents first), the exported current snapshot made
+	// current, then checkpoints (parents first; the chain down to the exported current first)
+	// and the checkpoint current steered if needed.
 	Steps []Step
 	// Conflicts lists the moments that differ on the destination (Replace not set).
 	Conflicts []Step
@@ -216,7 +216,12 @@ func MakePlan(ctx context.Context, dom driver.Domain, src Source, opts ImportOpt
 	}
 	p := &Plan{Manifest: m, Domain: DomainRef{Name: dom.Name(), UUID: dom.UUID()}, before: map[conf.Kind]string{}}
 	var setCurrent *Step
-	for _, kind := range []conf.Kind{conf.Checkpoint, conf.Snapshot} {
+	fx := &fetcher{dom: dom, secure: m.Secure}
+	defer fx.close()
+	// Snapshots go first: libvirt's QEMU driver refuses snapshot changes on a domain that has
+	// checkpoints when QEMU lacks incremental-backup support (an inactive domain: "cannot
+	// perform block operations while checkpoint exists"), redefinitions included.
+	for _, kind := range []conf.Kind{conf.Snapshot, conf.Checkpoint} {
 		if !m.hasKind(kind) {
 			continue
 		}
@@ -243,7 +248,7 @@ func MakePlan(ctx context.Context, dom driver.Domain, src Source, opts ImportOpt
 		for _, f := range ordered {
 			st := Step{Kind: kind, Name: f.e.Name, Parent: f.e.Parent, Action: Redefine, File: f.e.File, xml: f.xml}
 			if ex := l.Find(f.e.Name); ex != nil {
-				old, err := existingXML(ctx, dom, kind, ex, m.Secure)
+				old, err := fx.xml(ctx, kind, ex)
 				if err != nil {
 					return nil, err
 				}
@@ -289,16 +294,12 @@ func MakePlan(ctx context.Context, dom driver.Domain, src Source, opts ImportOpt
 			}
 		}
 		p.Steps = append(p.Steps, steps...)
-	}
-	if setCurrent != nil {
-		p.Steps = append(p.Steps, *setCurrent)
+		if setCurrent != nil {
+			p.Steps = append(p.Steps, *setCurrent)
+			setCurrent = nil
+		}
 	}
 	return p, nil
-}
-
-// existingXML is the destination's XML of a moment, fetched as the export fetched its own.
-func existingXML(ctx context.Context, dom driver.Domain, kind conf.Kind, m *momentlist.Moment, secure bool) ([]byte, error) {
-	return momentXML(ctx, dom, kind, m, secure)
 }
 
 func sameXML(a, b []byte) bool {
