@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"os/exec"
 	"strings"
 	"sync"
@@ -92,6 +93,46 @@ func TestTwentyThousandSnapshots(t *testing.T) {
 			t.Fatalf("roots: %d, err %v; want 6", len(roots), err)
 		}
 	})
+	checkCancel(ctx, t, drv, g.Name)
+}
+
+// checkCancel cancels a fresh load of the domain's snapshots a tenth of the way through and
+// checks that it stops promptly with the context's error, and that the driver still loads
+// afterwards.
+func checkCancel(ctx context.Context, t *testing.T, drv driver.Driver, name string) {
+	t.Helper()
+	dom, err := drv.Domain(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var canceledAt time.Time
+	var once sync.Once
+	pctx := driver.WithProgress(cctx, func(fetched, total int) {
+		if total > 0 && fetched >= total/10 {
+			once.Do(func() { canceledAt = time.Now(); cancel() })
+		}
+	})
+	_, err = dom.Moments(pctx, conf.Snapshot)
+	if canceledAt.IsZero() {
+		t.Fatalf("the load ended (err %v) before a tenth was fetched", err)
+	}
+	took := time.Since(canceledAt)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("load canceled a tenth of the way: err %v, want context.Canceled", err)
+	}
+	t.Logf("timing: a canceled load returned %v after the cancel", took.Round(time.Millisecond))
+	if took > 2*time.Second {
+		t.Fatalf("a canceled load took %v to return; it must stop promptly", took)
+	}
+	l, err := dom.Moments(ctx, conf.Snapshot)
+	if err != nil {
+		t.Fatalf("load after a canceled one: %v", err)
+	}
+	if l.Len() != hugeSnapshots {
+		t.Fatalf("load after a canceled one: %d snapshots, want %d", l.Len(), hugeSnapshots)
+	}
 }
 
 // finestGroup counts the snapshots that are not leaves, inactive and internal: the last

@@ -17,9 +17,10 @@ type state struct {
 	build func(t *testing.T, g *guest)
 }
 
-// both lists each disk with one mode; only lists one disk with another mode and the other
-// left out.
+// both gives both disks the same mode.
 func both(mode string) []diskMode { return []diskMode{{"vda", mode}, {"vdb", mode}} }
+
+// only gives disk the mode and the other disk other ("no" for a partial moment).
 func only(disk, mode, other string) []diskMode {
 	if disk == "vda" {
 		return []diskMode{{"vda", mode}, {"vdb", other}}
