@@ -13,6 +13,9 @@ type NameStats struct {
 	Calls int
 	// Refused is the number of list calls libvirtd refused as too big.
 	Refused int
+	// Skipped is the number of list calls not made because a [Memo] remembered libvirtd
+	// refusing them.
+	Skipped int
 }
 
 // Names returns the names of every moment of src's kind, each once.
@@ -42,6 +45,9 @@ type enumerator struct {
 	seen  map[string]bool
 	out   []string
 	stats NameStats
+	memo  *Memo // nil: remember nothing
+	// learned is set when memo learned a refusal during this listing.
+	learned bool
 }
 
 // list makes one list call; refused reports a TooMany refusal (not an error).
@@ -88,13 +94,20 @@ func (e *enumerator) piece(ctx context.Context, from string, filter uint32) erro
 	if from != "" {
 		flags |= flagRoots // DESCENDANTS
 	}
-	names, refused, err := e.list(ctx, from, flags)
-	if err != nil {
-		return err
-	}
-	if !refused {
-		e.add(names)
-		return nil
+	if e.memo.skip(from, filter) {
+		e.stats.Skipped++
+	} else {
+		names, refused, err := e.list(ctx, from, flags)
+		if err != nil {
+			return err
+		}
+		if !refused {
+			e.add(names)
+			return nil
+		}
+		if e.memo.remember(from, filter) {
+			e.learned = true
+		}
 	}
 	for _, group := range e.groups() {
 		if filter&maskOf(group) != 0 {
