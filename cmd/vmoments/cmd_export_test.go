@@ -192,4 +192,3 @@ func TestExportImportCommands(t *testing.T) {
 		t.Errorf("after export, delete, import the views differ:\n%s\nwant\n%s", got, want)
 	}
 }
-

@@ -32,4 +32,3 @@ func TestImportRefusesAlteredFile(t *testing.T) {
 		t.Errorf("a refused import left snapshots: %q", got)
 	}
 }
-
