@@ -183,19 +183,26 @@ func daemonVersion(uri string) string {
 	return versionString(conn.GetLibVersion())
 }
 
-// moduleVersion is the vmoments module version the binary was built from.
+// moduleVersion is the vmoments module version the binary was built from: the module version
+// ("v1.2.0", or "(devel)" for a build from a work tree, then with the commit it was built from).
 func moduleVersion() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"
-	}
-	if bi.Main.Path == "github.com/vmoments/vmoments" && bi.Main.Version != "" {
-		return bi.Main.Version
 	}
 	for _, d := range bi.Deps {
 		if d.Path == "github.com/vmoments/vmoments" {
 			return d.Version
 		}
 	}
-	return "(devel)"
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v
 }

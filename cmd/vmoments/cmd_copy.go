@@ -61,7 +61,7 @@ func runCopy(a *app, c *parsedCmd) bool {
 	}
 	p := a.transferProgress(c.has("json"))
 	res, err := transfer.Copy(a.ctx, src, dst, transfer.CopyOptions{
-		Export:       transfer.ExportOptions{Kinds: kinds, Secure: c.has("secure"), ToolVersion: version, Progress: p.report},
+		Export:       transfer.ExportOptions{Kinds: kinds, Secure: c.has("secure"), Progress: p.report},
 		Import:       transfer.ImportOptions{Replace: c.has("replace"), Validate: c.has("validate"), Progress: p.report},
 		RemoveSource: c.has("remove-source-metadata"),
 	})

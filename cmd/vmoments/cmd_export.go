@@ -130,7 +130,7 @@ func runExport(a *app, c *parsedCmd) bool {
 	}
 	p := a.transferProgress(c.has("json"))
 	m, err := transfer.Export(a.ctx, dom, path, transfer.ExportOptions{Kinds: kinds, Secure: c.has("secure"),
-		ToolVersion: version, Progress: p.report})
+		Progress: p.report})
 	p.done()
 	if err != nil {
 		a.errorf("%s", err)
