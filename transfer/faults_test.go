@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -337,4 +338,36 @@ func TestTarIsSelfContained(t *testing.T) {
 	if len(leftovers) != 0 {
 		t.Errorf("temporary files left: %q", leftovers)
 	}
+}
+
+// failingDeletes is a domain whose n-th Delete (counting from 1) fails.
+type failingDeletes struct {
+	driver.Domain
+	n, calls int
+}
+
+func (f *failingDeletes) Delete(ctx context.Context, kind conf.Kind, name string, flags driver.DeleteFlags) error {
+	f.calls++
+	if f.calls == f.n {
+		return fmt.Errorf("injected failure deleting %s %q", kind, name)
+	}
+	return f.Domain.Delete(ctx, kind, name, flags)
+}
+
+func (f *failingDeletes) URI() string { return f.Domain.(interface{ URI() string }).URI() }
+
+// TestCopyRemoveSourceFailureRestoresSource: when removing the source's metadata fails halfway,
+// the removed moments are redefined again: the source ends as it began, current included, and
+// the destination keeps the full copy.
+func TestCopyRemoveSourceFailureRestoresSource(t *testing.T) {
+	srcDrv, src := openDomain(t, nodeURI(t), "snaps")
+	buildSnapshots(t, src, 30)
+	want := capture(t, srcDrv, src, conf.Snapshot)
+	dstDrv, dst := openDomain(t, nodeURI(t), "snaps")
+	_, err := Copy(ctx, &failingDeletes{Domain: src, n: 20}, dst, CopyOptions{RemoveSource: true})
+	if err == nil || !strings.Contains(err.Error(), "the source's moments were redefined again") {
+		t.Fatalf("copy: %v", err)
+	}
+	sameState(t, "source", want, capture(t, srcDrv, src, conf.Snapshot))
+	sameState(t, "destination", want, capture(t, dstDrv, dst, conf.Snapshot))
 }

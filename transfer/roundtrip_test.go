@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vmoments/vmoments/conf"
 )
@@ -188,4 +189,27 @@ func TestExportRefusesNonEmptyDir(t *testing.T) {
 	if _, err := Export(ctx, dom, tarPath, ExportOptions{}); err == nil || !strings.Contains(err.Error(), "exists") {
 		t.Errorf("export over an existing tar: %v", err)
 	}
+}
+
+// TestRoundTrip500: the size, through the test driver: 500 snapshots (and the odd names)
+// with branches every 7 creates and a current with children, exported to a tar, deleted,
+// imported; timings are logged.
+func TestRoundTrip500(t *testing.T) {
+	drv, dom := openDomain(t, nodeURI(t), "snaps")
+	buildSnapshots(t, dom, 500)
+	before := capture(t, drv, dom, conf.Snapshot)
+	path := filepath.Join(t.TempDir(), "x.tar")
+	start := time.Now()
+	if _, err := Export(ctx, dom, path, ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("timing: export %d snapshots: %v", len(before.XML), time.Since(start).Round(time.Millisecond))
+	removeAll(t, dom, conf.Snapshot)
+	start = time.Now()
+	res, err := Import(ctx, dom, path, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("timing: import %d snapshots: %v", res.Redefined, time.Since(start).Round(time.Millisecond))
+	sameState(t, "after round trip", before, capture(t, drv, dom, conf.Snapshot))
 }
