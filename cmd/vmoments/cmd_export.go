@@ -177,8 +177,11 @@ func (a *app) transferProgress(quiet bool) *progressLine {
 	return &progressLine{a: a, on: a.stderrTTY && !quiet, start: time.Now()}
 }
 
+// progressDelay is how long a transfer runs before its progress line appears.
+var progressDelay = 500 * time.Millisecond
+
 func (p *progressLine) report(phase string, done, total int) {
-	if !p.on || time.Since(p.start) < 500*time.Millisecond {
+	if !p.on || time.Since(p.start) < progressDelay {
 		return
 	}
 	p.mu.Lock()

@@ -66,8 +66,15 @@ func openHosts(t *testing.T, uris ...string) hosts {
 // run runs vmoments with -c uri.
 func (h hosts) run(t *testing.T, uri string, args ...string) (stdout, stderr string, rc int) {
 	t.Helper()
+	return h.runTTY(t, uri, false, args...)
+}
+
+// runTTY runs vmoments with -c uri, stderr taken for a terminal when tty is set.
+func (h hosts) runTTY(t *testing.T, uri string, tty bool, args ...string) (stdout, stderr string, rc int) {
+	t.Helper()
 	var out, errb strings.Builder
 	a := newApp(&out, &errb, func(k string) (string, bool) { return "", false })
+	a.stderrTTY = tty
 	a.open = func(ctx context.Context, u string, ro bool) (driver.Driver, error) {
 		if d, ok := h[u]; ok {
 			return d, nil
@@ -190,5 +197,44 @@ func TestExportImportCommands(t *testing.T) {
 	}
 	if got := h.views(t, uri); got != want {
 		t.Errorf("after export, delete, import the views differ:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestTransferProgress: on a terminal, export and import draw "PHASE: done/total" on stderr and
+// erase it; never with --json, never when stderr is not a terminal.
+func TestTransferProgress(t *testing.T) {
+	old := progressDelay
+	progressDelay = 0
+	defer func() { progressDelay = old }()
+	uri := demoNode(t, false)
+	h := openHosts(t, uri)
+	for _, tc := range []struct {
+		tty, json bool
+		want      []string
+	}{
+		{true, false, []string{"\r\x1b[Kexport: 1/28", "\r\x1b[Kexport: 28/28", "\r\x1b[Kverify: 28/28"}},
+		{true, true, nil},
+		{false, false, nil},
+	} {
+		dir := filepath.Join(t.TempDir(), "x")
+		args := []string{"export demo --to " + dir + "; import demo --from " + dir}
+		if tc.json {
+			args = []string{"export demo --json --to " + dir + "; import demo --json --from " + dir}
+		}
+		_, errOut, rc := h.runTTY(t, uri, tc.tty, args...)
+		if rc != 0 {
+			t.Fatalf("tty %v json %v: rc %d: %q", tc.tty, tc.json, rc, errOut)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("tty %v json %v: stderr lacks %q: %q", tc.tty, tc.json, w, errOut)
+			}
+		}
+		if tc.want == nil && errOut != "" {
+			t.Errorf("tty %v json %v: stderr %q, want nothing", tc.tty, tc.json, errOut)
+		}
+		if tc.want != nil && !strings.HasSuffix(errOut, "\r\x1b[K") {
+			t.Errorf("the progress line is not erased at the end: %q", errOut)
+		}
 	}
 }
