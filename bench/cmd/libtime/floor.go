@@ -101,8 +101,9 @@ func floor(uri, domain string, kind conf.Kind) (time.Duration, int, error) {
 	return time.Since(start), len(fetch), nil
 }
 
-// tooMany reports libvirtd's refusal of a list that exceeds its RPC limit.
+// tooMany reports libvirtd's refusal of a list that exceeds its RPC limit ("Too many
+// domain_snapshots '20000' for limit '16384'").
 func tooMany(err error) bool {
 	le, ok := err.(libvirt.Error)
-	return ok && le.Code == libvirt.ERR_RPC && strings.Contains(le.Message, "too many")
+	return ok && strings.Contains(strings.ToLower(le.Message), "too many")
 }

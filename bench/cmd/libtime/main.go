@@ -23,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -35,6 +36,7 @@ func main() {
 	runs := flag.Int("runs", 5, "floor and cold load runs, alternating")
 	n := flag.Int("n", 100, "warm refresh + filter calls per filter")
 	what := flag.String("what", "floor,cold,warm", "which figures: floor, cold, warm (comma separated)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof -top)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: libtime [-c URI] [-kind snapshot|checkpoint] [-runs R] [-n N] DOMAIN")
@@ -49,7 +51,20 @@ func main() {
 		fmt.Fprintf(os.Stderr, "libtime: unknown kind %q (snapshot or checkpoint)\n", *kindName)
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *uri, flag.Arg(0), kind, *runs, *n, *what); err != nil {
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "libtime:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "libtime: CPU profile:", err)
+			os.Exit(1)
+		}
+	}
+	err := run(context.Background(), *uri, flag.Arg(0), kind, *runs, *n, *what)
+	pprof.StopCPUProfile()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "libtime:", err)
 		os.Exit(1)
 	}
