@@ -361,20 +361,60 @@ func TestTransferCheckpoints(t *testing.T) {
 	if d := diffViews(want, transferViews(t, systemURI, g, dom, conf.Checkpoint)); d != "" {
 		t.Fatalf("after export, delete, import: %s", d)
 	}
-	// libvirt's own pointer: a new checkpoint's parent.
-	c, err := g.Dom.CreateCheckpointXML(checkpointRequest("probe", both("bitmap")), 0)
+	if got := probeCheckpoint(ctx, t, dom, "probe1"); got != "c5" {
+		t.Errorf("libvirt's current checkpoint after import is %q, want c5", got)
+	}
+
+	// Now a current checkpoint with children: deleting probe1, c5, c4, c3 moves libvirt's
+	// pointer up to c2, which keeps the branch b1 → b2. Redefinitions alone would leave b2 or
+	// c2's last redefined child current; the import steers the pointer back to c2.
+	for _, n := range []string{"probe1", "c5", "c4", "c3"} {
+		if err := dom.Delete(ctx, conf.Checkpoint, n, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want = transferViews(t, systemURI, g, dom, conf.Checkpoint)
+	path2 := filepath.Join(t.TempDir(), "cps2.tar")
+	if m, err = transfer.Export(ctx, dom, path2, transfer.ExportOptions{Kinds: []conf.Kind{conf.Checkpoint}}); err != nil {
+		t.Fatal(err)
+	}
+	if m.CurrentCheckpoint != "c2" {
+		t.Fatalf("current checkpoint %q (%s), want c2", m.CurrentCheckpoint, m.CurrentCheckpointRule)
+	}
+	if _, err := transfer.RemoveMetadata(ctx, dom, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = transfer.Import(ctx, dom, path2, transfer.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if res.Plan.Count(transfer.SteerCurrent) != 1 || res.CurrentCheckpoint != "c2" {
+		t.Errorf("steering: %d steps, current %q; note %q", res.Plan.Count(transfer.SteerCurrent), res.CurrentCheckpoint, res.Plan.CheckpointNote)
+	}
+	t.Logf("plan note: %s", res.Plan.CheckpointNote)
+	if d := diffViews(want, transferViews(t, systemURI, g, dom, conf.Checkpoint)); d != "" {
+		t.Fatalf("after the second round trip: %s", d)
+	}
+	if got := probeCheckpoint(ctx, t, dom, "probe2"); got != "c2" {
+		t.Errorf("libvirt's current checkpoint after the steered import is %q, want c2", got)
+	}
+}
+
+// probeCheckpoint creates a checkpoint through dom and returns the parent libvirt gave it: the
+// only way libvirt reveals its current checkpoint.
+func probeCheckpoint(ctx context.Context, t *testing.T, dom driver.Domain, name string) string {
+	t.Helper()
+	if _, err := dom.CreateCheckpoint(ctx, checkpointRequest(name, both("bitmap")), 0); err != nil {
+		t.Fatal(err)
+	}
+	x, err := dom.XML(ctx, conf.Checkpoint, name, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Free()
-	p, err := c.GetParent(0)
+	d, err := conf.ParseCheckpoint([]byte(x), conf.ParseRedefine)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Free()
-	if name, _ := p.GetName(); name != "c5" {
-		t.Errorf("libvirt's current checkpoint after import is %q, want c5", name)
-	}
+	return d.Parent
 }
 
 // TestTransferCopyRemoveSource: copy --remove-source-metadata from qemu:///system to a second
