@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vmoments/vmoments/driver"
@@ -35,6 +36,11 @@ type CopyResult struct {
 // stay complete.
 func Copy(ctx context.Context, src, dst driver.Domain, opts CopyOptions) (*CopyResult, error) {
 	start := time.Now()
+	if su, du := uriOf(src), uriOf(dst); su != "" && strings.EqualFold(su, du) {
+		// Copying onto itself would skip everything, and RemoveSource would then delete the
+		// only copy.
+		return nil, fmt.Errorf("copy: the source and the destination are the same connection (%s)", su)
+	}
 	mem := NewMemory()
 	m, err := ExportTo(ctx, src, mem, opts.Export)
 	if err != nil {
@@ -84,4 +90,12 @@ func RemoveMetadata(ctx context.Context, dom driver.Domain, m *Manifest, progres
 		progress.report("remove source", n, len(m.Moments))
 	}
 	return n, nil
+}
+
+// uriOf is the URI of the domain's connection, "" when the domain does not say.
+func uriOf(dom driver.Domain) string {
+	if u, ok := dom.(interface{ URI() string }); ok {
+		return u.URI()
+	}
+	return ""
 }

@@ -371,3 +371,19 @@ func TestCopyRemoveSourceFailureRestoresSource(t *testing.T) {
 	sameState(t, "source", want, capture(t, srcDrv, src, conf.Snapshot))
 	sameState(t, "destination", want, capture(t, dstDrv, dst, conf.Snapshot))
 }
+
+// TestCopyOntoItselfRefused: a copy whose destination is the source's own connection would skip
+// every moment and then, with RemoveSource, delete the only copy: it is refused.
+func TestCopyOntoItselfRefused(t *testing.T) {
+	drv, src := openDomain(t, nodeURI(t), "snaps")
+	buildSnapshots(t, src, 5)
+	want := capture(t, drv, src, conf.Snapshot)
+	same, err := drv.Domain(ctx, "snaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Copy(ctx, src, same, CopyOptions{RemoveSource: true}); err == nil || !strings.Contains(err.Error(), "the same connection") {
+		t.Fatalf("copy onto itself: %v", err)
+	}
+	sameState(t, "source", want, capture(t, drv, src, conf.Snapshot))
+}

@@ -128,11 +128,10 @@ func parseManifest(data []byte) (*Manifest, error) {
 		if err := checkFileName(e.File); err != nil {
 			return nil, fmt.Errorf("%s: %s %q: %w", ManifestName, e.Kind, e.Name, err)
 		}
-		if lf := lower(e.File); files[lf] {
+		if files[lower(e.File)] {
 			return nil, fmt.Errorf("%s: %s %q: file %q is used twice", ManifestName, e.Kind, e.Name, e.File)
-		} else {
-			files[lf] = true
 		}
+		files[lower(e.File)] = true
 		if len(e.SHA256) != 64 {
 			return nil, fmt.Errorf("%s: %s %q: sha256 %q is not 64 hex digits", ManifestName, e.Kind, e.Name, e.SHA256)
 		}

@@ -33,9 +33,6 @@ func planJSON(p *transfer.Plan, dom string, steps bool) importJSON {
 	}
 	if steps {
 		for _, st := range append(p.Steps, p.Conflicts...) {
-			if st.Action == transfer.Conflict && !steps {
-				continue
-			}
 			s.Steps = append(s.Steps, stepJSON{Action: string(st.Action), Kind: st.Kind.String(), Name: st.Name, Parent: st.Parent})
 		}
 	}
