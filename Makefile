@@ -28,7 +28,7 @@ check: deps
 test: check
 	$(GO) test -race -count=1 $(PURE_PKGS)
 	scripts/libvirtd-up
-	$(GO) test -race -count=1 -tags integration $$($(GO) list ./... | grep -v -e /conf -e /momentlist)
+	$(GO) test -race -count=1 -timeout 40m -tags integration $$($(GO) list -tags integration ./... | grep -v -e /conf -e /momentlist)
 	$(GO) test -count=1 -run=NONE -bench=. -benchtime=1x ./...
 
 unit: deps
