@@ -9,7 +9,7 @@ type copyJSON struct {
 	From    string     `json:"from"`
 	To      string     `json:"to"`
 	Import  importJSON `json:"import"`
-	Removed int        `json:"removed_from_source"`
+	Removed int        `json:"removedFromSource"`
 }
 
 func runCopy(a *app, c *parsedCmd) bool {

@@ -110,9 +110,9 @@ type exportJSON struct {
 	Path                  string `json:"path"`
 	Snapshots             int    `json:"snapshots"`
 	Checkpoints           int    `json:"checkpoints"`
-	CurrentSnapshot       string `json:"current_snapshot"`
-	CurrentCheckpoint     string `json:"current_checkpoint"`
-	CurrentCheckpointRule string `json:"current_checkpoint_rule,omitempty"`
+	CurrentSnapshot       string `json:"currentSnapshot"`
+	CurrentCheckpoint     string `json:"currentCheckpoint"`
+	CurrentCheckpointRule string `json:"currentCheckpointRule,omitempty"`
 }
 
 func runExport(a *app, c *parsedCmd) bool {

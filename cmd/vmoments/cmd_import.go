@@ -13,13 +13,13 @@ type stepJSON struct {
 
 type importJSON struct {
 	Domain            string     `json:"domain"`
-	DryRun            bool       `json:"dry_run"`
+	DryRun            bool       `json:"dryRun"`
 	Redefined         int        `json:"redefined"`
 	Replaced          int        `json:"replaced"`
 	Skipped           int        `json:"skipped"`
-	CurrentSnapshot   string     `json:"current_snapshot"`
-	CurrentCheckpoint string     `json:"current_checkpoint"`
-	CheckpointRule    string     `json:"current_checkpoint_rule,omitempty"`
+	CurrentSnapshot   string     `json:"currentSnapshot"`
+	CurrentCheckpoint string     `json:"currentCheckpoint"`
+	CheckpointRule    string     `json:"currentCheckpointRule,omitempty"`
 	Notes             []string   `json:"notes"`
 	Steps             []stepJSON `json:"steps,omitempty"`
 	Seconds           float64    `json:"seconds"`
