@@ -30,6 +30,12 @@ var ctx = context.Background()
 // skips, when no libvirtd answers.
 func throwaway(t testing.TB, tag string) (*libvirt.Connect, *libvirt.Domain, string) {
 	t.Helper()
+	return throwawayNamed(t, "drivers", tag)
+}
+
+// throwawayNamed is throwaway with the domain named vmoments-test-GROUP-PID-TAG.
+func throwawayNamed(t testing.TB, group, tag string) (*libvirt.Connect, *libvirt.Domain, string) {
+	t.Helper()
 	conn, err := libvirt.NewConnect(systemURI)
 	if err != nil {
 		t.Fatalf("connect %s: %v (start a daemon with scripts/libvirtd-up)", systemURI, err)
@@ -40,7 +46,7 @@ func throwaway(t testing.TB, tag string) (*libvirt.Connect, *libvirt.Domain, str
 			t.Fatalf("qemu-img: %v: %s", err, out)
 		}
 	}
-	name := fmt.Sprintf("vmoments-test-drivers-%d-%s", os.Getpid(), tag)
+	name := fmt.Sprintf("vmoments-test-%s-%d-%s", group, os.Getpid(), tag)
 	disk := func(dev string) string {
 		return fmt.Sprintf(`<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='%s/%s.qcow2'/><target dev='%s' bus='virtio'/></disk>`, dir, dev, dev)
 	}

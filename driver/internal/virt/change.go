@@ -2,6 +2,7 @@ package virt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"libvirt.org/go/libvirt"
@@ -44,8 +45,16 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 			if _, rerr := d.drv.reconnect(s); rerr == nil {
 				st.list = nil
 				if e, ok := err.(*driver.Error); ok {
-					e.Hint = "The connection broke during the change, which may or may not have happened; the list will be loaded afresh"
+					e.Hint = joinHints("The connection broke during the change, which may or may not have happened; the list will be loaded afresh", e.Hint)
 				}
+				return err
+			}
+		}
+		var step *deleteStepError
+		if errors.As(err, &step) && len(step.Deleted) > 0 {
+			// Part of the change happened: load the list afresh now (or on the next read).
+			if rerr := d.refresh(ctx, kind, st, true); rerr != nil {
+				st.list = nil
 			}
 		}
 		return err
@@ -168,43 +177,6 @@ func fetchDef(get func(libvirt.DomainSnapshotXMLFlags) (string, error), kind con
 		return nil, fmt.Errorf("parsing the XML libvirt returned for %s %q: %w", kind, name, err)
 	}
 	return def, nil
-}
-
-// Delete deletes a moment with libvirt's delete flags.
-func (d *Domain) Delete(ctx context.Context, kind conf.Kind, name string, flags driver.DeleteFlags) error {
-	mode := momentlist.DeletePlain
-	switch {
-	case flags&driver.DeleteChildren != 0:
-		mode = momentlist.DeleteChildren
-	case flags&driver.DeleteChildrenOnly != 0:
-		mode = momentlist.DeleteChildrenOnly
-	}
-	return d.change(ctx, kind, name, "delete "+kind.String(), func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
-		var err error
-		if kind == conf.Snapshot {
-			var h *libvirt.DomainSnapshot
-			if h, err = dom.SnapshotLookupByName(name, 0); err == nil {
-				err = h.Delete(libvirt.DomainSnapshotDeleteFlags(flags))
-				h.Free()
-			}
-		} else {
-			var h *libvirt.DomainCheckpoint
-			if h, err = dom.CheckpointLookupByName(name, 0); err == nil {
-				err = h.Delete(libvirt.DomainCheckpointDeleteFlags(flags))
-				h.Free()
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
-		return func(l *momentlist.List) error {
-			m := l.Find(name)
-			if m == nil {
-				return fmt.Errorf("deleted %s %q is not in the list", kind, name)
-			}
-			return l.Delete(m, mode)
-		}, nil
-	})
 }
 
 // Revert reverts the domain to a snapshot.

@@ -27,6 +27,21 @@ type Options struct {
 	Workers int
 	// Hint returns a sentence explaining a libvirt error of op ("create snapshot", ...), or "".
 	Hint func(op string, le libvirt.Error) string
+	// DeleteOneByOne makes a snapshot delete with DeleteChildren or DeleteChildrenOnly delete
+	// the descendants one at a time, leaves first, with plain deletes (DeleteMetadataOnly
+	// carried through), then the snapshot itself for DeleteChildren. libvirt 9.0's QEMU driver
+	// crashes (libvirtd SIGSEGV in virDomainMomentForEachChild) on a CHILDREN_ONLY delete of a
+	// shut-off guest's snapshot whose subtree branches (see driver/qemu's doc); its own
+	// delete of a subtree is a series of single deletes too, so the end state is the same:
+	// the moments are gone, and a current snapshot among them ends on the snapshot (after
+	// DeleteChildren, on its parent). A failure midway stops there: the error names the
+	// moment that failed and says that the ones before it are deleted, and the list is loaded
+	// afresh. Deletes libvirt refuses up front (external snapshots, see deleteOrder) are
+	// passed to libvirt as one call, for its own refusal.
+	DeleteOneByOne bool
+	// beforeDelete, if set, is called before each delete of DeleteOneByOne; an error stops the
+	// delete there as libvirt's would (tests make a delete fail midway with it).
+	beforeDelete func(name string) error
 }
 
 // Driver is an open libvirt URI. It implements driver.Driver.

@@ -26,6 +26,10 @@ func (d *Driver) wrap(domain string, kind conf.Kind, moment, op string, err erro
 	if moment == "" && errors.As(err, &me) {
 		kind, moment = me.Kind, me.Name
 	}
+	var step *deleteStepError
+	if errors.As(err, &step) {
+		kind, moment = step.Kind, step.Failed
+	}
 	e := &driver.Error{URI: d.uri, Domain: domain, Kind: kind, Moment: moment, Err: err}
 	var le libvirt.Error
 	if errors.As(err, &le) {
@@ -36,7 +40,21 @@ func (d *Driver) wrap(domain string, kind conf.Kind, moment, op string, err erro
 	} else if me != nil {
 		e.Msg = me.Err.Error()
 	}
+	if step != nil {
+		e.Hint = joinHints(e.Hint, step.hint())
+	}
 	return e
+}
+
+// joinHints joins hint sentences, skipping empty ones.
+func joinHints(hints ...string) string {
+	var out []string
+	for _, h := range hints {
+		if h != "" {
+			out = append(out, h)
+		}
+	}
+	return strings.Join(out, ". ")
 }
 
 // classify gives a libvirt error its load.Class (see load.Class for the codes).
