@@ -20,7 +20,8 @@ var ErrNotFound = errors.New("not found")
 //
 //	URI: domain "NAME": KIND "MOMENT": MESSAGE[. HINT]
 //
-// with the parts that do not apply left out. MESSAGE is libvirt's message verbatim when the
+// with the parts that do not apply left out (a moment being created from XML without a name
+// reads "new snapshot" / "new checkpoint"). MESSAGE is libvirt's message verbatim when the
 // error came from libvirt; Err is then the libvirt.org/go/libvirt.Error value, reachable with
 // errors.As.
 type Error struct {
@@ -29,6 +30,9 @@ type Error struct {
 	// Kind and Moment name the moment; Moment "" means the error is about the whole list.
 	Kind   conf.Kind
 	Moment string
+	// Unnamed, with Moment "", says the error is about a moment being created from XML that
+	// gives no name (libvirt would have made one up): the message says "new KIND".
+	Unnamed bool
 	// Msg is the message to print: libvirt's own for libvirt errors, else Err's.
 	Msg string
 	// Hint, if not empty, is a sentence that explains the error (e.g. that a flag is a limit of
@@ -51,6 +55,8 @@ func (e *Error) Error() string {
 	}
 	if e.Moment != "" {
 		fmt.Fprintf(&b, "%s %q: ", e.Kind, e.Moment)
+	} else if e.Unnamed {
+		fmt.Fprintf(&b, "new %s: ", e.Kind)
 	}
 	msg := e.Msg
 	if msg == "" && e.Err != nil {

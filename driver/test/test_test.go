@@ -538,3 +538,64 @@ func TestDeletedDuringLoad(t *testing.T) {
 	}
 	drivertest.CheckState(t, drv, dom, conf.Snapshot, "")
 }
+
+// TestCreateErrorsNameTheMoment checks that a refused create names the moment its XML defines
+// (conf parses it before libvirt is asked), or says "new snapshot" when the XML has none, and
+// keeps libvirt's message and error.
+func TestCreateErrorsNameTheMoment(t *testing.T) {
+	drv := open(t, "test:///default", false)
+	dom := domain(t, drv, "test")
+	if _, err := dom.CreateSnapshot(ctx, "<domainsnapshot><name>p1</name></domainsnapshot>", 0); err != nil {
+		t.Fatal(err)
+	}
+	ro := domain(t, open(t, "test:///default", true), "test")
+	tests := []struct {
+		name string
+		dom  driver.Domain
+		do   func(d driver.Domain) error
+		want string
+	}{
+		{"snapshot name taken", dom, func(d driver.Domain) error {
+			_, err := d.CreateSnapshot(ctx, "<domainsnapshot><name>p1</name><description>again</description></domainsnapshot>", 0)
+			return err
+		}, `test:///default: domain "test": snapshot "p1": operation failed: domain moment p1 already exists`},
+		{"snapshot without a name", dom, func(d driver.Domain) error {
+			_, err := d.CreateSnapshot(ctx, "<domainsnapshot/>", driver.SnapshotCreateDiskOnly)
+			return err
+		}, `test:///default: domain "test": new snapshot: unsupported flags (0x10) in function testDomainSnapshotCreateXML. This is a limit of libvirt's test driver: its snapshot create refuses the flags DISK_ONLY, REUSE_EXT and NO_METADATA`},
+		{"snapshot XML conf refuses", dom, func(d driver.Domain) error {
+			_, err := d.CreateSnapshot(ctx, "<domainsnapshot><name>p2</name><memory snapshot='bogus'/></domainsnapshot>", 0)
+			return err
+		}, `test:///default: domain "test": snapshot "p2": XML error: Invalid value for attribute 'snapshot' in element 'memory': 'bogus'.`},
+		{"redefined snapshot", dom, func(d driver.Domain) error {
+			_, err := d.CreateSnapshot(ctx, "<domainsnapshot><name>p3</name><parent><name>nope</name></parent><state>running</state>"+
+				"<creationTime>1700000000</creationTime></domainsnapshot>", driver.SnapshotCreateRedefine)
+			return err
+		}, `test:///default: domain "test": snapshot "p3": invalid argument: parent nope for moment p3 not found`},
+		{"checkpoint next to snapshots", dom, func(d driver.Domain) error {
+			_, err := d.CreateCheckpoint(ctx, "<domaincheckpoint><name>c1</name></domaincheckpoint>", 0)
+			return err
+		}, `test:///default: domain "test": checkpoint "c1": Operation not supported: cannot create checkpoint while snapshot exists. This is a limit of libvirt's test driver: a domain cannot have snapshots and checkpoints at the same time (libvirt's QEMU driver has no such limit)`},
+		{"checkpoint without a name", dom, func(d driver.Domain) error {
+			_, err := d.CreateCheckpoint(ctx, "<domaincheckpoint/>", 0)
+			return err
+		}, `test:///default: domain "test": new checkpoint: Operation not supported: cannot create checkpoint while snapshot exists. This is a limit of libvirt's test driver: a domain cannot have snapshots and checkpoints at the same time (libvirt's QEMU driver has no such limit)`},
+		{"read-only driver", ro, func(d driver.Domain) error {
+			_, err := d.CreateSnapshot(ctx, "<domainsnapshot><name>p4</name></domainsnapshot>", 0)
+			return err
+		}, `test:///default: domain "test": snapshot "p4": ` + driver.ErrReadOnly.Error()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.do(tt.dom)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("got  %v\nwant %s", err, tt.want)
+			}
+			var le libvirt.Error
+			if tt.dom == dom && !errors.As(err, &le) {
+				t.Errorf("libvirt.Error not reachable with errors.As in %v", err)
+			}
+		})
+	}
+	drivertest.CheckState(t, drv, dom, conf.Snapshot, "")
+}

@@ -2,8 +2,10 @@ package virt
 
 import (
 	"context"
+	xmlpkg "encoding/xml"
 	"errors"
 	"fmt"
+	"strings"
 
 	"libvirt.org/go/libvirt"
 
@@ -24,8 +26,7 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 		return err
 	}
 	if d.drv.readOnly {
-		return &driver.Error{URI: d.drv.uri, Domain: d.name, Kind: kind, Moment: moment,
-			Msg: driver.ErrReadOnly.Error(), Err: driver.ErrReadOnly}
+		return d.drv.wrap(d.name, kind, moment, op, driver.ErrReadOnly)
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -87,7 +88,11 @@ func (d *Domain) CreateSnapshot(ctx context.Context, xml string, flags driver.Sn
 	if flags&driver.SnapshotCreateRedefine != 0 {
 		op = "redefine snapshot"
 	}
-	err := d.change(ctx, conf.Snapshot, "", op, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
+	mode := conf.ParseNew
+	if flags&driver.SnapshotCreateRedefine != 0 {
+		mode = conf.ParseRedefine
+	}
+	err := d.change(ctx, conf.Snapshot, requestName(conf.Snapshot, xml, mode), op, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
 		h, err := dom.CreateSnapshotXML(xml, libvirt.DomainSnapshotCreateFlags(flags))
 		if err != nil {
 			return nil, err
@@ -121,7 +126,11 @@ func (d *Domain) CreateCheckpoint(ctx context.Context, xml string, flags driver.
 	if flags&driver.CheckpointCreateRedefine != 0 {
 		op = "redefine checkpoint"
 	}
-	err := d.change(ctx, conf.Checkpoint, "", op, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
+	mode := conf.ParseNew
+	if flags&driver.CheckpointCreateRedefine != 0 {
+		mode = conf.ParseRedefine
+	}
+	err := d.change(ctx, conf.Checkpoint, requestName(conf.Checkpoint, xml, mode), op, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
 		h, err := dom.CreateCheckpointXML(xml, libvirt.DomainCheckpointCreateFlags(flags))
 		if err != nil {
 			return nil, err
@@ -146,6 +155,30 @@ func (d *Domain) CreateCheckpoint(ctx context.Context, xml string, flags driver.
 	})
 	return name, err
 }
+
+// requestName returns the name of the moment a create request's XML defines, for errors:
+// conf parses the XML, or, where conf refuses it (libvirt will too, and the error should
+// still say which moment), the top-level <name> is read alone. It is newMoment when the XML
+// gives no name (libvirt makes one up for a new snapshot or checkpoint).
+func requestName(kind conf.Kind, xml string, mode conf.ParseMode) string {
+	if d, err := conf.Parse([]byte(xml), mode); err == nil && d.Kind == kind {
+		if d.Name == "" {
+			return newMoment
+		}
+		return d.Name
+	}
+	var doc struct {
+		Name string `xml:"name"`
+	}
+	if err := xmlpkg.Unmarshal([]byte(xml), &doc); err == nil && strings.TrimSpace(doc.Name) != "" {
+		return strings.TrimSpace(doc.Name)
+	}
+	return newMoment
+}
+
+// newMoment stands for the name of a moment whose create request has none: wrap turns it
+// into an error that says "new snapshot" / "new checkpoint".
+const newMoment = "\x00new"
 
 // create applies a created moment. libvirt made the moment's parent out of its current
 // pointer, so the parent it reports says where libvirt's pointer was: if the list thought

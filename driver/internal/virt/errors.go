@@ -31,6 +31,9 @@ func (d *Driver) wrap(domain string, kind conf.Kind, moment, op string, err erro
 		kind, moment = step.Kind, step.Failed
 	}
 	e := &driver.Error{URI: d.uri, Domain: domain, Kind: kind, Moment: moment, Err: err}
+	if moment == newMoment {
+		e.Moment, e.Unnamed = "", true
+	}
 	var le libvirt.Error
 	if errors.As(err, &le) {
 		e.Msg = le.Message
