@@ -245,18 +245,18 @@ func TestTestDriverLimits(t *testing.T) {
 		{"disk-only snapshot", func() error {
 			_, err := dom.CreateSnapshot(ctx, "<domainsnapshot><name>x</name></domainsnapshot>", driver.SnapshotCreateDiskOnly)
 			return err
-		}, `test:///default: domain "test": unsupported flags (0x10) in function testDomainSnapshotCreateXML. This is a limit of libvirt's test driver: its snapshot create refuses the flags DISK_ONLY, REUSE_EXT and NO_METADATA`},
+		}, `test:///default: domain "test": snapshot "x": unsupported flags (0x10) in function testDomainSnapshotCreateXML. This is a limit of libvirt's test driver: its snapshot create refuses the flags DISK_ONLY, REUSE_EXT and NO_METADATA`},
 		{"checkpoint of an inactive domain", func() error {
 			_, err := off.CreateCheckpoint(ctx, "<domaincheckpoint><name>c</name></domaincheckpoint>", 0)
 			return err
-		}, `test://` + node + `: domain "off": Operation not supported: cannot create checkpoint for inactive domain. This is a limit of libvirt's test driver: it creates and redefines checkpoints only on a running domain`},
+		}, `test://` + node + `: domain "off": checkpoint "c": Operation not supported: cannot create checkpoint for inactive domain. This is a limit of libvirt's test driver: it creates and redefines checkpoints only on a running domain`},
 		{"snapshot while a checkpoint exists", func() error {
 			if _, err := dom.CreateCheckpoint(ctx, "<domaincheckpoint><name>c1</name></domaincheckpoint>", 0); err != nil {
 				return err
 			}
 			_, err := dom.CreateSnapshot(ctx, "<domainsnapshot><name>s1</name></domainsnapshot>", 0)
 			return err
-		}, `test:///default: domain "test": Operation not supported: cannot create snapshot while checkpoint exists. This is a limit of libvirt's test driver: a domain cannot have snapshots and checkpoints at the same time (libvirt's QEMU driver has no such limit)`},
+		}, `test:///default: domain "test": snapshot "s1": Operation not supported: cannot create snapshot while checkpoint exists. This is a limit of libvirt's test driver: a domain cannot have snapshots and checkpoints at the same time (libvirt's QEMU driver has no such limit)`},
 		{"metadata-only snapshot delete", func() error {
 			if err := dom.Delete(ctx, conf.Checkpoint, "c1", 0); err != nil {
 				return err
