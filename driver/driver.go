@@ -44,7 +44,7 @@
 //
 // A driver opened with readOnly reads through read-only libvirt connections and refuses changes
 // with [ErrReadOnly]. Otherwise reads still go through a read-only connection and the first change
-// opens a read-write one (the QEMU driver); the test driver keeps exactly one connection for its
+// (or the first [Domain.XML] with [XMLSecure]) opens a read-write one (the QEMU driver); the test driver keeps exactly one connection for its
 // whole life, because the test driver's state lives in that connection. A QEMU driver whose
 // connection breaks during a load (libvirtd restarted) retries the load once on a new connection.
 //
@@ -140,7 +140,10 @@ type Domain interface {
 	// Def.FullSnapshot / FullCheckpoint parse the kept raw XML in full).
 	Def(ctx context.Context, kind conf.Kind, name string) (*conf.Def, error)
 	// XML asks libvirt for one moment's XML now (virDomainSnapshotGetXMLDesc /
-	// virDomainCheckpointGetXMLDesc) with libvirt's XML flags.
+	// virDomainCheckpointGetXMLDesc) with libvirt's XML flags. libvirt gives XMLSecure's
+	// security-sensitive parts only on a read-write connection: a driver opened read-write asks
+	// through its read-write connection for it (as virsh does unless -r), a read-only one gets
+	// libvirt's refusal ("operation forbidden: ... with secure flag") with a hint.
 	XML(ctx context.Context, kind conf.Kind, name string, flags XMLFlags) (string, error)
 	// Reload drops the loaded list of kind and loads it again in full. For checkpoints the
 	// current one then follows the fresh-load rule, as after a libvirtd restart.

@@ -166,7 +166,10 @@ func (d *Domain) xmlOnce(ctx context.Context, kind conf.Kind, name string, flags
 }
 
 func (d *Domain) xml(ctx context.Context, kind conf.Kind, name string, flags driver.XMLFlags, retry bool) (string, error) {
-	s, dom, err := d.handle(false)
+	// libvirt gives the security-sensitive parts only on a read-write connection ("operation
+	// forbidden: virDomainSnapshotGetXMLDesc with secure flag"), as virsh without -r has.
+	secure := flags&driver.XMLSecure != 0
+	s, dom, err := d.handle(secure && !d.drv.readOnly)
 	if err != nil {
 		return "", err
 	}
@@ -191,7 +194,13 @@ func (d *Domain) xml(ctx context.Context, kind conf.Kind, name string, flags dri
 				return d.xmlOnce(ctx, kind, name, flags)
 			}
 		}
-		return "", d.drv.wrap(d.name, kind, name, "get XML", err)
+		err = d.drv.wrap(d.name, kind, name, "get XML", err)
+		if secure && d.drv.readOnly && isCode(err, libvirt.ERR_OPERATION_DENIED) {
+			if e, ok := err.(*driver.Error); ok {
+				e.Hint = joinHints(e.Hint, "The driver was opened read-only; XMLSecure needs a driver opened read-write")
+			}
+		}
+		return "", err
 	}
 	return xml, nil
 }
