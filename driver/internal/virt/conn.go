@@ -42,6 +42,9 @@ type Options struct {
 	// beforeDelete, if set, is called before each delete of DeleteOneByOne; an error stops the
 	// delete there as libvirt's would (tests make a delete fail midway with it).
 	beforeDelete func(name string) error
+	// wrapSource, if set, wraps the load.Source of every load and refresh (tests count and
+	// refuse list calls with it).
+	wrapSource func(load.Source) load.Source
 }
 
 // Driver is an open libvirt URI. It implements driver.Driver.

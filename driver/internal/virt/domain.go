@@ -29,6 +29,9 @@ type Domain struct {
 type kindState struct {
 	mu   sync.Mutex
 	list *momentlist.List // nil until loaded; immutable once published
+	// memo remembers the domain-level list calls libvirtd refused as too big (past 16,384
+	// names), so a refresh asks for their pieces directly instead of being refused again.
+	memo load.Memo
 }
 
 func newDomain(d *Driver, name, uuid string) *Domain {
@@ -239,9 +242,13 @@ func (d *Domain) refreshOn(ctx context.Context, s *slot, kind conf.Kind, st *kin
 	if err != nil {
 		return err
 	}
-	src := newSource(kind, s.conn, dom)
-	defer src.close()
-	names, _, err := load.Names(ctx, src)
+	raw := newSource(kind, s.conn, dom)
+	defer raw.close()
+	var src load.Source = raw
+	if w := d.drv.opts.wrapSource; w != nil {
+		src = w(src)
+	}
+	names, _, err := st.memo.Names(ctx, src)
 	if err != nil {
 		return err
 	}
