@@ -49,7 +49,7 @@ func runSnapshotCurrent(a *app, c *parsedCmd) bool {
 	if c.has("security-info") {
 		flags |= driver.XMLSecure
 	}
-	xml, err := a.momentXML(dom, conf.Snapshot, cur.Name(), flags)
+	xml, err := dom.XML(a.ctx, conf.Snapshot, cur.Name(), flags)
 	if err != nil {
 		a.errorf("%s", libvirtMessage(err))
 		return false
@@ -275,7 +275,7 @@ func (a *app) dumpXML(dom driver.Domain, kind conf.Kind, name string, flags driv
 		a.errorf("vmoments does not evaluate --xpath: pipe the XML to xmllint --xpath EXPR -")
 		return false
 	}
-	xml, err := a.momentXML(dom, kind, name, flags)
+	xml, err := dom.XML(a.ctx, kind, name, flags)
 	if err != nil {
 		a.errorf("%s", libvirtMessage(err))
 		return false
