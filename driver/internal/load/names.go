@@ -3,6 +3,8 @@ package load
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
 
 	"github.com/vmoments/vmoments/conf"
 )
@@ -16,6 +18,9 @@ type NameStats struct {
 	// Skipped is the number of list calls not made because a [Memo] remembered libvirtd
 	// refusing them.
 	Skipped int
+	// Predicted is the number of list calls not made because libvirtd's refusal of the piece
+	// above said they could not fit (see [Names], step 3).
+	Predicted int
 }
 
 // Names returns the names of every moment of src's kind, each once.
@@ -30,6 +35,12 @@ type NameStats struct {
 //  3. the tree: the roots that match the piece's filter, then, for each root, its descendants
 //     that match (ListAllChildren with DESCENDANTS); a refused subtree is split into the
 //     matching direct children of its top plus the subtrees of each direct child, recursively.
+//     libvirtd's refusal says how many names the answer had ("Too many domain_snapshots
+//     '17000' for limit '16384'"), so when a refused subtree's top has a single child, the
+//     child's subtree holds exactly that many less the matching child: while that is still
+//     past the limit, its list call is not made, and the split goes on one level down. A long
+//     unbranched chain thus costs two small calls per level instead of a refused one that
+//     libvirtd answers only after collecting every name below.
 //
 // The pieces are disjoint and together cover every moment, so their union is the full list.
 // A piece that cannot be split further (more than the limit of roots, or of direct children of
@@ -42,6 +53,7 @@ func Names(ctx context.Context, src Source) ([]string, NameStats, error) {
 
 type enumerator struct {
 	src   Source
+	limit int // libvirtd's limit, as its last refusal stated it (0: not known)
 	seen  map[string]bool
 	out   []string
 	stats NameStats
@@ -50,22 +62,47 @@ type enumerator struct {
 	learned bool
 }
 
-// list makes one list call; refused reports a TooMany refusal (not an error).
-func (e *enumerator) list(ctx context.Context, from string, flags uint32) (names []string, refused bool, err error) {
+// list makes one list call; refused reports a TooMany refusal (not an error), with the number
+// of names the refused answer had when the refusal says (else 0).
+func (e *enumerator) list(ctx context.Context, from string, flags uint32) (names []string, refused bool, count int, err error) {
 	if err := ctx.Err(); err != nil {
-		return nil, false, err
+		return nil, false, 0, err
 	}
 	e.stats.Calls++
 	names, err = e.src.List(ctx, from, flags)
 	if err != nil {
 		if ClassOf(err) == TooMany {
 			e.stats.Refused++
-			return nil, true, nil
+			count, limit := refusalCounts(err)
+			if limit > 0 {
+				e.limit = limit
+			}
+			return nil, true, count, nil
 		}
-		return nil, false, err
+		return nil, false, 0, err
 	}
-	return names, false, nil
+	return names, false, 0, nil
 }
+
+// refusalCounts reads the answer's size and the limit from a refusal: libvirtd's "Too many
+// domain_snapshots '20000' for limit '16384'" or the client's "too many remote strings: 20000
+// > 16384". Zeros when the message says neither.
+func refusalCounts(err error) (count, limit int) {
+	msg := err.Error()
+	if m := refusalDaemon.FindStringSubmatch(msg); m != nil {
+		count, _ = strconv.Atoi(m[1])
+		limit, _ = strconv.Atoi(m[2])
+	} else if m := refusalClient.FindStringSubmatch(msg); m != nil {
+		count, _ = strconv.Atoi(m[1])
+		limit, _ = strconv.Atoi(m[2])
+	}
+	return count, limit
+}
+
+var (
+	refusalDaemon = regexp.MustCompile(`'(\d+)' for limit '(\d+)'`)
+	refusalClient = regexp.MustCompile(`(\d+) > (\d+)`)
+)
 
 func (e *enumerator) add(names []string) {
 	for _, n := range names {
@@ -90,14 +127,25 @@ func (e *enumerator) groups() [][]uint32 {
 // piece lists the moments matching filter in a region: every moment when from is "", else the
 // descendants of from.
 func (e *enumerator) piece(ctx context.Context, from string, filter uint32) error {
+	return e.counted(ctx, from, filter, 0)
+}
+
+// counted is piece where predicted is the number of names the region holds, when the refusal
+// of the region above tells (else 0).
+func (e *enumerator) counted(ctx context.Context, from string, filter uint32, predicted int) error {
 	flags := filter
 	if from != "" {
 		flags |= flagRoots // DESCENDANTS
 	}
-	if e.memo.skip(from, filter) {
+	count := 0
+	switch {
+	case e.memo.skip(from, filter):
 		e.stats.Skipped++
-	} else {
-		names, refused, err := e.list(ctx, from, flags)
+	case predicted > 0 && e.limit > 0 && predicted > e.limit:
+		e.stats.Predicted++
+		count = predicted
+	default:
+		names, refused, n, err := e.list(ctx, from, flags)
 		if err != nil {
 			return err
 		}
@@ -107,6 +155,11 @@ func (e *enumerator) piece(ctx context.Context, from string, filter uint32) erro
 		}
 		if e.memo.remember(from, filter) {
 			e.learned = true
+		}
+		if from != "" {
+			// Counts at domain level are not used: a Memo skips those calls, and Names and
+			// Memo.Names make the same calls below moments.
+			count = n
 		}
 	}
 	for _, group := range e.groups() {
@@ -120,19 +173,20 @@ func (e *enumerator) piece(ctx context.Context, from string, filter uint32) erro
 		}
 		return nil
 	}
-	return e.tree(ctx, from, filter)
+	return e.tree(ctx, from, filter, count)
 }
 
 // tree splits a region by the tree: the matching tops (roots, or direct children of from) and
-// then the matching descendants of every top.
-func (e *enumerator) tree(ctx context.Context, from string, filter uint32) error {
+// then the matching descendants of every top. count is the number of names in the region
+// (0: not known).
+func (e *enumerator) tree(ctx context.Context, from string, filter uint32, count int) error {
 	topFlags := filter
 	allTops := uint32(0)
 	if from == "" {
 		topFlags |= flagRoots
 		allTops = flagRoots
 	}
-	matching, refused, err := e.list(ctx, from, topFlags)
+	matching, refused, _, err := e.list(ctx, from, topFlags)
 	if err != nil {
 		return err
 	}
@@ -140,15 +194,20 @@ func (e *enumerator) tree(ctx context.Context, from string, filter uint32) error
 		return e.tooMany(from, topFlags)
 	}
 	e.add(matching)
-	tops, refused, err := e.list(ctx, from, allTops)
+	tops, refused, _, err := e.list(ctx, from, allTops)
 	if err != nil {
 		return err
 	}
 	if refused {
 		return e.tooMany(from, allTops)
 	}
+	predicted := 0
+	if count > 0 && len(tops) == 1 {
+		// The region is the matching top plus what matches below it.
+		predicted = count - len(matching)
+	}
 	for _, top := range tops {
-		if err := e.piece(ctx, top, filter); err != nil {
+		if err := e.counted(ctx, top, filter, predicted); err != nil {
 			return err
 		}
 	}

@@ -155,3 +155,79 @@ func (f *failingLister) List(ctx context.Context, from string, flags uint32) ([]
 	}
 	return f.fakeSource.List(ctx, from, flags)
 }
+
+// TestNamesLongChain lists an unbranched chain far past the limit, every snapshot in the same
+// filter groups, so the tree must be cut level by level. The refusal of the first subtree says
+// how many names it holds, so the levels below whose subtree still cannot fit are not asked
+// for: no refused call below the first, two small calls per level.
+func TestNamesLongChain(t *testing.T) {
+	const n, limit = 500, 100
+	tests := []struct {
+		name        string
+		msg         func(count, limit int) string // the refusal's wording
+		maxRefused  int
+		wantPredict int
+	}{
+		// Refused: all, non-leaves, non-leaves|inactive, non-leaves|inactive|internal at domain
+		// level, then the root's subtree (n-2 non-leaves below s0). Below it the subtree of s_k
+		// holds n-2-k: not asked while that exceeds the limit, k = 1 .. n-3-limit.
+		{"libvirtd's refusal", func(c, l int) string { return fmt.Sprintf("Too many domain_snapshots '%d' for limit '%d'", c, l) }, 5, n - limit - 3},
+		{"the client's refusal", func(c, l int) string { return fmt.Sprintf("too many remote strings: %d > %d", c, l) }, 5, n - limit - 3},
+		{"a refusal without numbers", func(int, int) string { return "too many" }, n - limit + 3, 0},
+		{"a refusal that overstates (the list changed)", func(c, l int) string {
+			return fmt.Sprintf("Too many domain_snapshots '%d' for limit '%d'", c+50, l)
+		}, 5, n - limit + 47},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &rewordedSource{fakeSource{kind: conf.Snapshot, limit: limit, moments: chain("s", n, "", "shutoff")}, tt.msg}
+			got, stats, err := Names(context.Background(), src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(got)
+			if want := allNames(src.moments); !slices.Equal(got, want) {
+				t.Fatalf("got %d names, want the chain's %d", len(got), len(want))
+			}
+			t.Logf("%+v", stats)
+			if stats.Refused > tt.maxRefused {
+				t.Errorf("%d calls refused, want at most %d", stats.Refused, tt.maxRefused)
+			}
+			if stats.Predicted != tt.wantPredict {
+				t.Errorf("%d calls predicted to be refused and not made, want %d", stats.Predicted, tt.wantPredict)
+			}
+			if stats.Calls != src.calls {
+				t.Errorf("stats.Calls = %d, source saw %d", stats.Calls, src.calls)
+			}
+		})
+	}
+}
+
+// rewordedSource is a fakeSource whose refusals say msg(count, limit).
+type rewordedSource struct {
+	fakeSource
+	msg func(count, limit int) string
+}
+
+func (r *rewordedSource) List(ctx context.Context, from string, flags uint32) ([]string, error) {
+	names, err := r.fakeSource.List(ctx, from, flags)
+	if ClassOf(err) == TooMany {
+		c, l := refusalCounts(err)
+		return nil, &Classified{Class: TooMany, Err: errors.New(r.msg(c, l))}
+	}
+	return names, err
+}
+
+func TestRefusalCounts(t *testing.T) {
+	for msg, want := range map[string][2]int{
+		"Too many domain_snapshots '20000' for limit '16384'":                   {20000, 16384},
+		"internal error: Too many domain_checkpoints '17000' for limit '16384'": {17000, 16384},
+		"too many remote strings: 20000 > 16384":                                {20000, 16384},
+		"too many":                                                              {0, 0},
+	} {
+		c, l := refusalCounts(errors.New(msg))
+		if c != want[0] || l != want[1] {
+			t.Errorf("refusalCounts(%q) = %d, %d, want %d, %d", msg, c, l, want[0], want[1])
+		}
+	}
+}
