@@ -157,7 +157,10 @@ type Domain interface {
 	// its name. The loaded list's current checkpoint moves as libvirt's internal pointer does.
 	CreateCheckpoint(ctx context.Context, xml string, flags CheckpointCreateFlags) (string, error)
 	// Delete deletes a moment: plainly (its children move up to its parent), with DeleteChildren,
-	// with DeleteChildrenOnly, or DeleteMetadataOnly (libvirt forgets it, disks untouched).
+	// with DeleteChildrenOnly, or DeleteMetadataOnly (libvirt forgets it, disks untouched). The
+	// QEMU driver deletes the descendants of a snapshot one at a time, leaves first, because
+	// libvirt 9.0 crashes on some deletes with children (see driver/qemu); the end state is
+	// libvirt's, and a failure midway names the snapshot that failed and those already deleted.
 	Delete(ctx context.Context, kind conf.Kind, name string, flags DeleteFlags) error
 	// Revert reverts the domain to a snapshot (virDomainRevertToSnapshot); it becomes current.
 	Revert(ctx context.Context, name string, flags RevertFlags) error
