@@ -119,7 +119,6 @@ func ExportTo(ctx context.Context, dom driver.Domain, sink Sink, opts ExportOpti
 		}
 	}
 	fx := &fetcher{dom: dom, secure: opts.Secure}
-	defer fx.close()
 	used := map[string]bool{}
 	for i, it := range items {
 		if err := ctx.Err(); err != nil {

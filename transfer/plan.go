@@ -217,7 +217,6 @@ func MakePlan(ctx context.Context, dom driver.Domain, src Source, opts ImportOpt
 	p := &Plan{Manifest: m, Domain: DomainRef{Name: dom.Name(), UUID: dom.UUID()}, before: map[conf.Kind]string{}}
 	var setCurrent *Step
 	fx := &fetcher{dom: dom, secure: m.Secure}
-	defer fx.close()
 	// Snapshots go first: libvirt's QEMU driver refuses snapshot changes on a domain that has
 	// checkpoints when QEMU lacks incremental-backup support (an inactive domain: "cannot
 	// perform block operations while checkpoint exists"), redefinitions included.
