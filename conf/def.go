@@ -232,3 +232,15 @@ func (d *Def) Equal(o *Def) bool {
 		d.State == o.State && d.Memory == o.Memory && slices.Equal(d.Disks, o.Disks) &&
 		d.HasDomain == o.HasDomain
 }
+
+// Clone returns a copy of d that shares no memory anyone writes: its own Disks and Active. The
+// raw XML and the cache of the full document parsed from it are shared (neither is ever written).
+func (d *Def) Clone() *Def {
+	c := *d
+	c.Disks = slices.Clone(d.Disks)
+	if d.Active != nil {
+		a := *d.Active
+		c.Active = &a
+	}
+	return &c
+}

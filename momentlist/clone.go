@@ -1,11 +1,5 @@
 package momentlist
 
-import (
-	"slices"
-
-	"github.com/vmoments/vmoments/conf"
-)
-
 // Clone returns an independent copy of the list: the same tree with the same child order,
 // the same insertion order, the same current moment and [CurrentRule]. Definitions are copied
 // too (their disks and <active> included; the raw XML, which nobody writes, is shared), so
@@ -17,7 +11,7 @@ func (l *List) Clone() *List {
 	twin := make(map[*Moment]*Moment, len(l.byName)+1)
 	twin[&l.metaroot] = &c.metaroot
 	for m := l.first; m != nil; m = m.next {
-		n := &Moment{def: copyDef(m.def), class: m.class, nchildren: m.nchildren, list: c, seq: m.seq, prev: c.last}
+		n := &Moment{def: m.def.Clone(), class: m.class, nchildren: m.nchildren, list: c, seq: m.seq, prev: c.last}
 		if c.last != nil {
 			c.last.next = n
 		} else {
@@ -35,16 +29,4 @@ func (l *List) Clone() *List {
 	}
 	c.current = twin[l.current]
 	return c
-}
-
-// copyDef copies a definition deeply enough that no field of the copy shares memory the List
-// or its callers write.
-func copyDef(d *conf.Def) *conf.Def {
-	c := *d
-	c.Disks = slices.Clone(d.Disks)
-	if d.Active != nil {
-		a := *d.Active
-		c.Active = &a
-	}
-	return &c
 }

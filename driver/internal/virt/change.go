@@ -63,7 +63,7 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 	if apply == nil {
 		return nil
 	}
-	l := cloneList(st.list)
+	l := st.list.Clone()
 	if err := apply(l); err != nil {
 		// The list was out of step with libvirt: load it afresh.
 		return d.refresh(ctx, kind, st, true)

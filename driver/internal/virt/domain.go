@@ -17,7 +17,7 @@ import (
 //
 // Each kind has its own mutex and its own published list. A published list is never changed
 // again: a refresh that finds changes loads a new list, and a change works on a copy
-// (cloneList) that then replaces it. So the moments handed out stay valid and consistent
+// (List.Clone) that then replaces it. So the moments handed out stay valid and consistent
 // while the domain moves on.
 type Domain struct {
 	drv        *Driver
@@ -106,7 +106,7 @@ func (d *Domain) Moments(ctx context.Context, kind conf.Kind) (*momentlist.List,
 	if err := d.refresh(ctx, kind, st, false); err != nil {
 		return nil, err
 	}
-	return cloneList(st.list), nil
+	return st.list.Clone(), nil
 }
 
 // Current refreshes the list of kind and returns its current moment and the rule behind it.
@@ -290,7 +290,7 @@ func (d *Domain) refreshOn(ctx context.Context, s *slot, kind conf.Kind, st *kin
 	defs := make([]*conf.Def, 0, len(names))
 	for _, m := range old.All() {
 		if listed[m.Name()] {
-			defs = append(defs, copyDef(m.Def()))
+			defs = append(defs, m.Def().Clone())
 		}
 	}
 	d.publishLoad(st, kind, append(defs, newDefs...), cur)

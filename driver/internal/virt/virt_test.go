@@ -141,7 +141,7 @@ func TestCloneList(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.SetCurrent(l.Find("d"))
-	c := cloneList(l)
+	c := l.Clone()
 	if got, want := shape(c), shape(l); !slices.Equal(got, want) {
 		t.Errorf("clone's tree %v, want %v", got, want)
 	}
@@ -149,7 +149,7 @@ func TestCloneList(t *testing.T) {
 		t.Errorf("clone's current = %v (%v), want d (set)", c.Current(), c.CurrentRule())
 	}
 	l.Revert(l.Find("c"))
-	if r := cloneList(l).CurrentRule(); r != momentlist.CurrentReverted {
+	if r := l.Clone().CurrentRule(); r != momentlist.CurrentReverted {
 		t.Errorf("clone's rule = %v, want the original's (reverted)", r)
 	}
 	// Changing the clone leaves the original alone.
