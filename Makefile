@@ -5,7 +5,7 @@ STATICCHECK ?= $(GOPATHBIN)/staticcheck
 # Packages that never touch libvirt's C library.
 PURE_PKGS := ./conf/... ./momentlist/...
 
-.PHONY: all deps build test check unit integration bench demo fuzz clean
+.PHONY: all deps build test check unit integration bench bench-live demo fuzz clean
 
 all: build
 
@@ -36,6 +36,11 @@ unit: deps
 
 bench: deps
 	$(GO) test -run=NONE -bench=. -benchmem ./...
+
+# vmoments side by side with virsh on the live libvirtd (bench/README.md): ~5 min, needs root.
+bench-live: build
+	scripts/libvirtd-up
+	bench/run
 
 # Run each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s
