@@ -30,6 +30,7 @@ test: check
 	scripts/libvirtd-up
 	$(GO) test -race -count=1 -timeout 40m -tags integration $$($(GO) list -tags integration ./... | grep -v -e /conf -e /momentlist)
 	$(GO) test -count=1 -run=NONE -bench=. -benchtime=1x ./...
+	$(GO) test -count=1 -tags integration -run=NONE -bench=. -benchtime=1x ./driver/qemu/
 
 unit: deps
 	$(GO) test -race -count=1 $(PURE_PKGS)
