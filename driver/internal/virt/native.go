@@ -16,7 +16,7 @@ func (d *Domain) NativeList(ctx context.Context, kind conf.Kind, from string, fl
 	if err != nil {
 		return nil, err
 	}
-	src := newSource(kind, s.conn, dom)
+	src := newSource(kind, s.conn, dom, true)
 	defer src.close()
 	names, err := src.List(ctx, from, flags)
 	return names, d.drv.wrap(d.name, kind, from, "list", err)

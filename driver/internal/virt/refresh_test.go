@@ -3,8 +3,11 @@ package virt
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
+
+	"libvirt.org/go/libvirt"
 
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver/internal/load"
@@ -100,4 +103,106 @@ func TestRefreshRemembersRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	count("refresh after a create", 7)
+}
+
+// keptSource records, for each listing, whether the source kept handles and how many it
+// held once the listing was done.
+type keptSource struct {
+	*source
+	record func(handles bool, kept int)
+}
+
+func (s keptSource) List(ctx context.Context, from string, flags uint32) ([]string, error) {
+	names, err := s.source.List(ctx, from, flags)
+	s.mu.Lock()
+	kept := len(s.snaps) + len(s.cps)
+	s.mu.Unlock()
+	s.record(s.handles, kept)
+	return names, err
+}
+
+// TestRefreshListsNamesOnly: a load keeps the handles its list returns (it fetches every
+// moment), but a refresh lists names only — no handle per listed moment, the bulk of a warm
+// refresh's cost — and looks up only the moments it did not know.
+func TestRefreshListsNamesOnly(t *testing.T) {
+	ctx := context.Background()
+	var (
+		mu      sync.Mutex
+		handles []bool
+		kept    int
+	)
+	drv, err := Open(ctx, "test:///default", false, Options{Single: true, wrapSource: func(s load.Source) load.Source {
+		return keptSource{source: s.(*source), record: func(h bool, k int) {
+			mu.Lock()
+			handles, kept = append(handles, h), max(kept, k)
+			mu.Unlock()
+		}}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drv.Close()
+	create := func(dom *Domain, kind conf.Kind, name string) {
+		t.Helper()
+		var err error
+		if kind == conf.Snapshot {
+			_, err = dom.CreateSnapshot(ctx, fmt.Sprintf("<domainsnapshot><name>%s</name></domainsnapshot>", name), 0)
+		} else {
+			_, err = dom.CreateCheckpoint(ctx, fmt.Sprintf("<domaincheckpoint><name>%s</name></domaincheckpoint>", name), 0)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, kind := range []conf.Kind{conf.Snapshot, conf.Checkpoint} {
+		// A domain of its own per kind (libvirt refuses checkpoints beside snapshots).
+		var lv *libvirt.Domain
+		if kind == conf.Snapshot {
+			_, lv = namesDomain(t, "refresh-s", 3, 0)
+		} else {
+			_, lv = namesDomain(t, "refresh-c", 0, 3)
+		}
+		name, err := lv.GetName()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dom *Domain
+		// step lists through the handle; wantKept -1 means as many handles as moments listed.
+		step := func(what string, wantHandles bool, wantKept int, want string) {
+			t.Helper()
+			mu.Lock()
+			handles, kept = nil, 0
+			mu.Unlock()
+			ms, err := dom.List(ctx, kind, "", 0)
+			if err != nil {
+				t.Fatalf("%s %s: %v", kind, what, err)
+			}
+			if wantKept < 0 {
+				wantKept = len(ms)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(handles) == 0 {
+				t.Errorf("%s %s: no listing seen", kind, what)
+			}
+			for _, h := range handles {
+				if h != wantHandles {
+					t.Errorf("%s %s: a listing with handles=%v, want %v", kind, what, h, wantHandles)
+				}
+			}
+			if kept != wantKept {
+				t.Errorf("%s %s: %d handles kept, want %d", kind, what, kept, wantKept)
+			}
+			if want != "" && !slices.ContainsFunc(ms, func(m *momentlist.Moment) bool { return m.Name() == want }) {
+				t.Errorf("%s %s: %s not listed", kind, what, want)
+			}
+		}
+		if dom, err = drv.LookupDomain(ctx, name); err != nil { // a new handle: its first list is a load
+			t.Fatal(err)
+		}
+		step("load", true, -1, "")
+		step("refresh", false, 0, "")
+		create(dom, kind, "names-only-new-"+kind.String())
+		step("refresh after a create", false, 0, "names-only-new-"+kind.String())
+	}
 }

@@ -9,27 +9,47 @@ import (
 	"github.com/vmoments/vmoments/conf"
 )
 
-// source is the load.Source of one domain and kind on one connection. It keeps the handles
-// the list calls return, so that fetching a listed moment's XML is a single call (no lookup);
-// close frees them.
+// source is the load.Source of one domain and kind on one connection.
+//
+// A source that keeps handles (for a load, which fetches every listed moment) lists with
+// ListAll and keeps the handles it returns, so that fetching a listed moment's XML is a single
+// call, no lookup. A names-only source (for a refresh, which fetches only the moments it did
+// not know, usually none) lists names without a handle per moment (see snapshotNames) and looks
+// up the handle of a moment it fetches. close frees the handles kept.
 type source struct {
-	kind conf.Kind
-	conn *libvirt.Connect
-	dom  *libvirt.Domain
+	kind    conf.Kind
+	conn    *libvirt.Connect
+	dom     *libvirt.Domain
+	handles bool // list with ListAll and keep the handles
 
 	mu    sync.Mutex
 	snaps map[string]*libvirt.DomainSnapshot
 	cps   map[string]*libvirt.DomainCheckpoint
 }
 
-func newSource(kind conf.Kind, conn *libvirt.Connect, dom *libvirt.Domain) *source {
-	return &source{kind: kind, conn: conn, dom: dom,
+func newSource(kind conf.Kind, conn *libvirt.Connect, dom *libvirt.Domain, handles bool) *source {
+	return &source{kind: kind, conn: conn, dom: dom, handles: handles,
 		snaps: map[string]*libvirt.DomainSnapshot{}, cps: map[string]*libvirt.DomainCheckpoint{}}
 }
 
 func (s *source) Kind() conf.Kind { return s.kind }
 
 func (s *source) List(ctx context.Context, from string, flags uint32) ([]string, error) {
+	if !s.handles {
+		var (
+			names []string
+			err   error
+		)
+		if s.kind == conf.Snapshot {
+			names, err = snapshotNames(s.dom, from, flags)
+		} else {
+			names, err = checkpointNames(s.dom, from, flags)
+		}
+		if err != nil {
+			return nil, classify(s.conn, err)
+		}
+		return names, nil
+	}
 	if s.kind == conf.Snapshot {
 		var (
 			got []libvirt.DomainSnapshot
