@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -25,6 +26,10 @@ type app struct {
 	ctx            context.Context
 	// open opens a driver (driver.Open; tests may replace it).
 	open func(ctx context.Context, uri string, readOnly bool) (driver.Driver, error)
+	// probe opens and closes a libvirt connection as virsh does (probeURI; tests may replace it).
+	probe func(uri string, readOnly bool) (string, error)
+	// root says whether vmoments runs as root (see needProbe; tests may replace it).
+	root bool
 	drv  driver.Driver
 	// stderrTTY says whether stderr is a terminal (progress lines are shown only then).
 	stderrTTY bool
@@ -33,7 +38,7 @@ type app struct {
 
 func newApp(stdout, stderr io.Writer, env func(string) (string, bool)) *app {
 	a := &app{stdout: stdout, stderr: stderr, env: env, loc: time.Local, ctx: context.Background(),
-		open: driver.Open}
+		open: driver.Open, probe: probeURI, root: os.Geteuid() == 0}
 	a.locale = vshfmt.LocaleFromEnv(env)
 	if f, ok := stderr.(*os.File); ok {
 		a.stderrTTY = isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
@@ -131,26 +136,58 @@ func (a *app) connect() bool {
 			uri = v
 		}
 	}
-	if uri == "" || !strings.HasPrefix(strings.ToLower(uri), "test:") {
+	probed := false
+	if a.needProbe(uri) {
 		// Ask libvirt itself: it resolves its default URI (uri_default in libvirt.conf, root or
-		// session), and a failure gives exactly the message virsh prints. The test driver is
-		// left to the driver, whose state lives in its one connection.
-		resolved, err := probeURI(uri, a.g.readonly)
+		// session), and a failure gives exactly the message virsh prints.
+		resolved, err := a.probe(uri, a.g.readonly)
 		if err != nil {
 			a.errorf("failed to connect to the hypervisor")
 			a.errorf("%s", libvirtMessage(err))
 			return false
 		}
-		uri = resolved
+		uri, probed = resolved, true
 	}
 	drv, err := a.open(a.ctx, uri, a.g.readonly)
 	if err != nil {
+		if !probed && !isTestURI(uri) {
+			// The driver's message may not be virsh's (an unknown scheme, a read-only
+			// connection that failed): libvirt's own connection says what virsh says.
+			if _, perr := a.probe(uri, a.g.readonly); perr != nil {
+				err = perr
+			}
+		}
 		a.errorf("failed to connect to the hypervisor")
 		a.errorf("%s", libvirtMessage(err))
 		return false
 	}
 	a.drv = drv
 	return true
+}
+
+// needProbe reports whether connect must open a libvirt connection of its own before the
+// driver's, which costs a connection (~10 ms). It must when the URI is libvirt's default (""),
+// which only libvirt resolves. With an explicit URI the driver's first connection (read-only,
+// opened first) fails the way virsh's does, except where a read-write connection can be refused
+// while a read-only one is accepted (a user other than root; a remote host, where the login
+// may be anyone): there virsh's read-write connection is probed as before, so vmoments fails
+// as virsh does. The test driver is never probed: its state lives in the driver's connection.
+func (a *app) needProbe(uri string) bool {
+	switch {
+	case uri == "":
+		return true
+	case isTestURI(uri):
+		return false
+	case a.g.readonly:
+		return false // the driver's connection is the same read-only one
+	}
+	u, err := url.Parse(uri)
+	return err != nil || u.Host != "" || !a.root
+}
+
+// isTestURI reports whether uri is libvirt's test driver.
+func isTestURI(uri string) bool {
+	return strings.HasPrefix(strings.ToLower(uri), "test:")
 }
 
 // probeURI opens and closes a libvirt connection the way virsh opens its own (read-write
