@@ -185,23 +185,42 @@ func sortByName(items []*momentlist.Moment) {
 // treeItems links each item to its nearest ancestor among the items (virsh links a moment to
 // its parent, which for every list virsh accepts with --tree is in the list or absent); start
 // (the --from moment) is always a root, as virsh makes it. marks, if not nil, annotate labels.
+//
+// The walk up from an item stops at the first listed moment, and every moment it passes that
+// is not listed remembers the answer, so each moment is walked at most once: linear in the
+// list, however deep the tree and few the items (--forest with a filter on a long chain).
 func treeItems(items []*momentlist.Moment, start *momentlist.Moment, marks map[*momentlist.Moment]string) []vshfmt.TreeItem {
 	index := make(map[*momentlist.Moment]int, len(items))
 	for i, m := range items {
 		index[m] = i
 	}
+	// near holds, for a moment not listed that a walk passed, the index of its nearest listed
+	// ancestor (-1: none).
+	near := map[*momentlist.Moment]int{}
+	var path []*momentlist.Moment
 	out := make([]vshfmt.TreeItem, len(items))
 	for i, m := range items {
 		out[i] = vshfmt.TreeItem{Label: m.Name() + marks[m], Parent: -1}
 		if m == start {
 			continue
 		}
+		found := -1
+		path = path[:0]
 		for p := m.Parent(); p != nil; p = p.Parent() {
 			if j, ok := index[p]; ok {
-				out[i].Parent = j
+				found = j
 				break
 			}
+			if j, ok := near[p]; ok {
+				found = j
+				break
+			}
+			path = append(path, p)
 		}
+		for _, p := range path {
+			near[p] = found
+		}
+		out[i].Parent = found
 	}
 	return out
 }
