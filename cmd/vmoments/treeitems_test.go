@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/momentlist"
@@ -91,26 +90,25 @@ func TestTreeItemsNearestListedAncestor(t *testing.T) {
 	}
 }
 
-// TestTreeItemsLinear: the leaves of a long chain with side leaves (`--leaves --forest`) are
-// linked in time linear in the list. Walking each leaf up to the root, as a plain walk would
-// (no leaf has a listed ancestor), takes some 10^9 steps here, seconds; the memo takes
-// milliseconds.
-func TestTreeItemsLinear(t *testing.T) {
-	l := chainWithLeaves(t, 40000)
-	items, err := l.Select(nil, momentlist.Leaves)
-	if err != nil {
-		t.Fatal(err)
-	}
-	begin := time.Now()
-	got := treeItems(items, nil, nil)
-	took := time.Since(begin)
-	for i, it := range got {
-		if it.Parent != -1 {
-			t.Fatalf("leaf %s linked to item %d, want a root", items[i].Name(), it.Parent)
-		}
-	}
-	t.Logf("%d leaves linked in %v", len(items), took)
-	if took > 2*time.Second {
-		t.Errorf("linking %d leaves took %v: not linear in the list", len(items), took)
+// BenchmarkTreeItems links the leaves of a chain with side leaves (--leaves --forest): each
+// leaf's nearest listed ancestor is far up, so a walk without memory would be quadratic. The
+// ns/moment figure must stay flat from 10,000 to 40,000 moments.
+func BenchmarkTreeItems(b *testing.B) {
+	for _, n := range []int{10000, 40000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			l := chainWithLeaves(b, n)
+			items, err := l.Select(nil, momentlist.Leaves)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				for i, it := range treeItems(items, nil, nil) {
+					if it.Parent != -1 {
+						b.Fatalf("leaf %s linked to item %d, want a root", items[i].Name(), it.Parent)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(l.Len()), "ns/moment")
+		})
 	}
 }
