@@ -14,9 +14,12 @@
 // guest's snapshot is deleted with VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY while its subtree
 // branches: in w5 -> {w6 -> w7, w8 -> w9 -> w10 -> w11} with w9 current, deleting w5's
 // children is enough, and so is r -> a -> {b -> c, d -> e} with the current snapshot outside
-// (deleting a's children; libvirt had removed them when it died). So this driver never passes
-// CHILDREN or CHILDREN_ONLY to libvirt (except for the deletes libvirt refuses up front, below). [driver.Domain.Delete] with DeleteChildren or DeleteChildrenOnly
-// deletes the descendants one at a time, leaves first (every snapshot after all of its own
+// (deleting a's children; libvirt had removed them when it died). The smallest shape found is
+// a -> {c, b -> b2} with b made after c, deleting a with children, wherever current is: a
+// snapshot the delete walks has a later sibling and children of its own
+// (integration/libvirtbugs_test.go shows it on a private daemon). So this driver never passes
+// CHILDREN or CHILDREN_ONLY to libvirt (except for the deletes libvirt refuses up front,
+// below). [driver.Domain.Delete] with DeleteChildren or DeleteChildrenOnly deletes the descendants one at a time, leaves first (every snapshot after all of its own
 // descendants), each with a plain delete that carries DeleteMetadataOnly through if given, and
 // then, for DeleteChildren, the snapshot itself. The end state is libvirt's: a plain delete of
 // a leaf re-parents nothing, and when the deleted leaf is current, current moves to its parent,
