@@ -92,14 +92,12 @@ func ExportTo(ctx context.Context, dom driver.Domain, sink Sink, opts ExportOpti
 	}
 	var items []item
 	for _, k := range kinds {
+		// The private copy carries the current moment and its rule: no second refresh.
 		l, err := dom.Moments(ctx, k)
 		if err != nil {
 			return nil, err
 		}
-		cur, rule, err := dom.Current(ctx, k)
-		if err != nil {
-			return nil, err
-		}
+		cur, rule := l.Current(), l.CurrentRule()
 		m.Kinds = append(m.Kinds, k.String())
 		if k == conf.Snapshot && cur != nil {
 			m.CurrentSnapshot = cur.Name()

@@ -228,11 +228,7 @@ func MakePlan(ctx context.Context, dom driver.Domain, src Source, opts ImportOpt
 		if err != nil {
 			return nil, err
 		}
-		cur, _, err := dom.Current(ctx, kind)
-		if err != nil {
-			return nil, err
-		}
-		p.before[kind] = nameOf(cur)
+		p.before[kind] = nameOf(l.Current()) // from the same refresh as the list
 		var ms []loaded
 		for _, f := range files {
 			if f.kind == kind {
