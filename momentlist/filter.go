@@ -364,77 +364,68 @@ const (
 	ckptNoLeaves    = 8
 )
 
-var snapshotMap = [...]struct {
+// flagMap pairs libvirt's list flag numbers with the Filter bits they mean; one table per
+// moment kind converts both ways.
+type flagMap []struct {
 	lv uint32
 	f  Filter
-}{
+}
+
+var snapshotMap = flagMap{
 	{snapRoots, Roots}, {snapMetadata, Metadata}, {snapLeaves, Leaves}, {snapNoLeaves, NoLeaves},
 	{snapNoMetadata, NoMetadata}, {snapInactive, Inactive}, {snapActive, Active},
 	{snapDiskOnly, DiskOnly}, {snapInternal, Internal}, {snapExternal, External},
 	{snapTopological, Topological},
 }
 
-var checkpointMap = [...]struct {
-	lv uint32
-	f  Filter
-}{
+var checkpointMap = flagMap{
 	{ckptRoots, Roots}, {ckptTopological, Topological}, {ckptLeaves, Leaves}, {ckptNoLeaves, NoLeaves},
+}
+
+// filter converts libvirt's bits to a Filter. Bits the table lacks fail with libvirt's
+// "unsupported flags (0x%x) in function %s", naming fn.
+func (t flagMap) filter(libvirtListFlags uint32, fn string) (Filter, error) {
+	var f Filter
+	rest := libvirtListFlags
+	for _, e := range t {
+		if libvirtListFlags&e.lv != 0 {
+			f |= e.f
+			rest &^= e.lv
+		}
+	}
+	if rest != 0 {
+		return 0, errorf(ErrUnsupportedFlags, "unsupported flags (0x%x) in function %s", rest, fn)
+	}
+	return f, nil
+}
+
+// libvirt returns the libvirt bits of f's bits that the table has; the others are dropped.
+func (t flagMap) libvirt(f Filter) uint32 {
+	var v uint32
+	for _, e := range t {
+		if f&e.f != 0 {
+			v |= e.lv
+		}
+	}
+	return v
 }
 
 // SnapshotFlags converts libvirt's VIR_DOMAIN_SNAPSHOT_LIST_* bits to a Filter. Unknown bits
 // fail with libvirt's "unsupported flags (0x%x) in function %s".
 func SnapshotFlags(libvirtListFlags uint32) (Filter, error) {
-	var f Filter
-	rest := libvirtListFlags
-	for _, e := range snapshotMap {
-		if libvirtListFlags&e.lv != 0 {
-			f |= e.f
-			rest &^= e.lv
-		}
-	}
-	if rest != 0 {
-		return 0, errorf(ErrUnsupportedFlags, "unsupported flags (0x%x) in function momentlist.SnapshotFlags", rest)
-	}
-	return f, nil
+	return snapshotMap.filter(libvirtListFlags, "momentlist.SnapshotFlags")
 }
 
 // CheckpointFlags converts libvirt's VIR_DOMAIN_CHECKPOINT_LIST_* bits to a Filter. Unknown
 // bits fail with libvirt's "unsupported flags (0x%x) in function %s".
 func CheckpointFlags(libvirtListFlags uint32) (Filter, error) {
-	var f Filter
-	rest := libvirtListFlags
-	for _, e := range checkpointMap {
-		if libvirtListFlags&e.lv != 0 {
-			f |= e.f
-			rest &^= e.lv
-		}
-	}
-	if rest != 0 {
-		return 0, errorf(ErrUnsupportedFlags, "unsupported flags (0x%x) in function momentlist.CheckpointFlags", rest)
-	}
-	return f, nil
+	return checkpointMap.filter(libvirtListFlags, "momentlist.CheckpointFlags")
 }
 
 // SnapshotFlags returns f's bits that libvirt's snapshot list has, as
 // VIR_DOMAIN_SNAPSHOT_LIST_* numbers; Current, NoCurrent and PerDisk are dropped.
-func (f Filter) SnapshotFlags() uint32 {
-	var v uint32
-	for _, e := range snapshotMap {
-		if f&e.f != 0 {
-			v |= e.lv
-		}
-	}
-	return v
-}
+func (f Filter) SnapshotFlags() uint32 { return snapshotMap.libvirt(f) }
 
 // CheckpointFlags returns f's bits that libvirt's checkpoint list has, as
 // VIR_DOMAIN_CHECKPOINT_LIST_* numbers; every other bit is dropped.
-func (f Filter) CheckpointFlags() uint32 {
-	var v uint32
-	for _, e := range checkpointMap {
-		if f&e.f != 0 {
-			v |= e.lv
-		}
-	}
-	return v
-}
+func (f Filter) CheckpointFlags() uint32 { return checkpointMap.libvirt(f) }
