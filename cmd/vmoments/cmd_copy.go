@@ -71,12 +71,7 @@ func runCopy(a *app, c *parsedCmd) bool {
 		return false
 	}
 	if c.has("json") {
-		s := copyJSON{From: from, To: to, Removed: res.Removed}
-		s.Import = planJSON(res.Import.Plan, dst.Name(), false)
-		s.Import.CurrentSnapshot, s.Import.CurrentCheckpoint = res.Import.CurrentSnapshot, res.Import.CurrentCheckpoint
-		s.Import.CheckpointRule, s.Import.Seconds = res.Import.CheckpointRule, res.Import.Duration.Seconds()
-		s.Import.Notes = append(s.Import.Notes, res.Import.Notes...)
-		return a.printJSON(s)
+		return a.printJSON(copyJSON{From: from, To: to, Import: resultJSON(res.Import, dst.Name()), Removed: res.Removed})
 	}
 	a.printf("Copied from %s to %s\n", from, to)
 	a.printImport(res.Import, dst.Name(), false)

@@ -81,11 +81,18 @@ func runImport(a *app, c *parsedCmd) bool {
 	return a.printImport(res, dom.Name(), c.has("json"))
 }
 
-func (a *app) printImport(res *transfer.Result, dom string, asJSON bool) bool {
+// resultJSON is the summary of a finished import into domain dom: the plan's counts, what
+// became current, and the plan's notes followed by the import's.
+func resultJSON(res *transfer.Result, dom string) importJSON {
 	s := planJSON(res.Plan, dom, false)
 	s.CurrentSnapshot, s.CurrentCheckpoint, s.CheckpointRule = res.CurrentSnapshot, res.CurrentCheckpoint, res.CheckpointRule
 	s.Notes = append(s.Notes, res.Notes...)
 	s.Seconds = res.Duration.Seconds()
+	return s
+}
+
+func (a *app) printImport(res *transfer.Result, dom string, asJSON bool) bool {
+	s := resultJSON(res, dom)
 	if asJSON {
 		return a.printJSON(s)
 	}
