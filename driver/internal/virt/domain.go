@@ -71,24 +71,36 @@ func (d *Domain) state(kind conf.Kind) (*kindState, error) {
 	return &d.kinds[kind], nil
 }
 
-// List refreshes the list of kind and selects from it.
-func (d *Domain) List(ctx context.Context, kind conf.Kind, from string, f momentlist.Filter) ([]*momentlist.Moment, error) {
+// loaded brings the list of kind in step with libvirt (loads it afresh with full), under the
+// kind's lock, and returns it: the one path of List, Moments, Current, Def and Reload. A
+// published list is never changed again, so the caller reads it after the lock is released
+// (a Clone for Moments included).
+func (d *Domain) loaded(ctx context.Context, kind conf.Kind, full bool) (*momentlist.List, error) {
 	st, err := d.state(kind)
 	if err != nil {
 		return nil, err
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := d.refresh(ctx, kind, st, false); err != nil {
+	if err := d.refresh(ctx, kind, st, full); err != nil {
+		return nil, err
+	}
+	return st.list, nil
+}
+
+// List refreshes the list of kind and selects from it.
+func (d *Domain) List(ctx context.Context, kind conf.Kind, from string, f momentlist.Filter) ([]*momentlist.Moment, error) {
+	l, err := d.loaded(ctx, kind, false)
+	if err != nil {
 		return nil, err
 	}
 	var fm *momentlist.Moment
 	if from != "" {
-		if fm = st.list.Find(from); fm == nil {
+		if fm = l.Find(from); fm == nil {
 			return nil, d.notFound(kind, from)
 		}
 	}
-	out, err := st.list.Select(fm, f)
+	out, err := l.Select(fm, f)
 	if err != nil {
 		return nil, &driver.Error{URI: d.drv.uri, Domain: d.name, Kind: kind, Moment: from, Msg: err.Error(), Err: err}
 	}
@@ -97,44 +109,29 @@ func (d *Domain) List(ctx context.Context, kind conf.Kind, from string, f moment
 
 // Moments refreshes the list of kind and returns a private copy of it.
 func (d *Domain) Moments(ctx context.Context, kind conf.Kind) (*momentlist.List, error) {
-	st, err := d.state(kind)
+	l, err := d.loaded(ctx, kind, false)
 	if err != nil {
 		return nil, err
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := d.refresh(ctx, kind, st, false); err != nil {
-		return nil, err
-	}
-	return st.list.Clone(), nil
+	return l.Clone(), nil
 }
 
 // Current refreshes the list of kind and returns its current moment and the rule behind it.
 func (d *Domain) Current(ctx context.Context, kind conf.Kind) (*momentlist.Moment, momentlist.CurrentRule, error) {
-	st, err := d.state(kind)
+	l, err := d.loaded(ctx, kind, false)
 	if err != nil {
 		return nil, 0, err
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := d.refresh(ctx, kind, st, false); err != nil {
-		return nil, 0, err
-	}
-	return st.list.Current(), st.list.CurrentRule(), nil
+	return l.Current(), l.CurrentRule(), nil
 }
 
 // Def refreshes the list of kind and returns one moment's definition.
 func (d *Domain) Def(ctx context.Context, kind conf.Kind, name string) (*conf.Def, error) {
-	st, err := d.state(kind)
+	l, err := d.loaded(ctx, kind, false)
 	if err != nil {
 		return nil, err
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := d.refresh(ctx, kind, st, false); err != nil {
-		return nil, err
-	}
-	m := st.list.Find(name)
+	m := l.Find(name)
 	if m == nil {
 		return nil, d.notFound(kind, name)
 	}
@@ -143,13 +140,8 @@ func (d *Domain) Def(ctx context.Context, kind conf.Kind, name string) (*conf.De
 
 // Reload loads the list of kind again in full.
 func (d *Domain) Reload(ctx context.Context, kind conf.Kind) error {
-	st, err := d.state(kind)
-	if err != nil {
-		return err
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return d.refresh(ctx, kind, st, true)
+	_, err := d.loaded(ctx, kind, true)
+	return err
 }
 
 // XML asks libvirt for one moment's XML.
