@@ -42,9 +42,8 @@ func runCopy(a *app, c *parsedCmd) bool {
 	} else if src, ok = a.domain(c); !ok {
 		return false
 	}
-	from = a.drv.URI()
-	if given {
-		from, _ = c.str("from")
+	if !given {
+		from = a.drv.URI()
 	}
 	// The destination first: an unreachable one ends the copy before anything is read.
 	dstDrv, err := a.open(a.ctx, to, false)
