@@ -84,13 +84,9 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 // CreateSnapshot creates (or redefines) a snapshot from XML.
 func (d *Domain) CreateSnapshot(ctx context.Context, xml string, flags driver.SnapshotCreateFlags) (string, error) {
 	var name string
-	op := "create snapshot"
+	op, mode := "create snapshot", conf.ParseNew
 	if flags&driver.SnapshotCreateRedefine != 0 {
-		op = "redefine snapshot"
-	}
-	mode := conf.ParseNew
-	if flags&driver.SnapshotCreateRedefine != 0 {
-		mode = conf.ParseRedefine
+		op, mode = "redefine snapshot", conf.ParseRedefine
 	}
 	err := d.change(ctx, conf.Snapshot, requestName(conf.Snapshot, xml, mode), op, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
 		h, err := dom.CreateSnapshotXML(xml, libvirt.DomainSnapshotCreateFlags(flags))
@@ -122,13 +118,9 @@ func (d *Domain) CreateSnapshot(ctx context.Context, xml string, flags driver.Sn
 // CreateCheckpoint creates (or redefines) a checkpoint from XML.
 func (d *Domain) CreateCheckpoint(ctx context.Context, xml string, flags driver.CheckpointCreateFlags) (string, error) {
 	var name string
-	op := "create checkpoint"
+	op, mode := "create checkpoint", conf.ParseNew
 	if flags&driver.CheckpointCreateRedefine != 0 {
-		op = "redefine checkpoint"
-	}
-	mode := conf.ParseNew
-	if flags&driver.CheckpointCreateRedefine != 0 {
-		mode = conf.ParseRedefine
+		op, mode = "redefine checkpoint", conf.ParseRedefine
 	}
 	err := d.change(ctx, conf.Checkpoint, requestName(conf.Checkpoint, xml, mode), op, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
 		h, err := dom.CreateCheckpointXML(xml, libvirt.DomainCheckpointCreateFlags(flags))
