@@ -32,20 +32,15 @@ const SteerCurrent Action = "steer-current"
 // gives it default bitmap names and, without REDEFINE_VALIDATE, checks no bitmap; deleting it with
 // METADATA_ONLY touches no bitmap either. T is deleted again even when a step fails.
 func steerCheckpoint(ctx context.Context, dom driver.Domain, target string) (err error) {
-	cur, _, err := dom.Current(ctx, conf.Checkpoint)
-	if err != nil {
-		return err
-	}
-	curName := ""
-	if cur != nil {
-		curName = cur.Name()
-	}
-	if curName == target {
-		return nil
-	}
+	// One refresh gives both the list and its current checkpoint.
 	l, err := dom.Moments(ctx, conf.Checkpoint)
 	if err != nil {
 		return err
+	}
+	cur := l.Current()
+	curName := nameOf(cur)
+	if curName == target {
+		return nil
 	}
 	tmpl := l.Find(target)
 	if tmpl == nil && cur != nil {
