@@ -109,14 +109,13 @@ func (a *app) showCurrent(l *momentlist.List, perDisk, asJSON, nameOnly bool) bo
 		a.printf("no current %s (%s): no disk has a current %s\n", kind, l.CurrentRule(), kind)
 		return true
 	}
-	forDisk := l.CurrentFor()
-	disks := allDisks(l)
 	if nameOnly {
 		for _, m := range l.CurrentSet() {
 			a.printf("%s\n", m.Name())
 		}
 		return true
 	}
+	forDisk := l.CurrentFor()
 	head := []string{"Disk", kindTitle(kind)}
 	if kind == conf.Checkpoint {
 		head = append(head, "Bitmap")
@@ -124,7 +123,7 @@ func (a *app) showCurrent(l *momentlist.List, perDisk, asJSON, nameOnly bool) bo
 		head = append(head, "Mode")
 	}
 	t := vshfmt.NewTable(head...)
-	for _, disk := range disks {
+	for _, disk := range allDisks(l) {
 		m := forDisk[disk]
 		if m == nil {
 			t.Append(disk, "-", "-")
