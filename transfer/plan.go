@@ -335,11 +335,11 @@ func checkpointOrder(steps []Step, target string) []Step {
 	return out
 }
 
-// simulate runs the steps on a copy of the destination's list with libvirt's rules
+// simulate runs the steps on the destination's list l with libvirt's rules
 // (momentlist.List.Redefine) and returns the name of the current moment afterwards. Conflicts
-// and skips change nothing.
+// and skips change nothing. It changes l, which must be the caller's own copy (MakePlan's is
+// the private one from driver.Domain.Moments, read for nothing after this).
 func simulate(l *momentlist.List, steps []Step, setCurrent bool, target string) (string, error) {
-	c := l.Clone()
 	for _, s := range steps {
 		if s.Action != Redefine && s.Action != Replace {
 			continue
@@ -348,14 +348,14 @@ func simulate(l *momentlist.List, steps []Step, setCurrent bool, target string) 
 		if err != nil {
 			return "", fmt.Errorf("%s %q: %w", s.Kind, s.Name, err)
 		}
-		if _, err := c.Redefine(def, false); err != nil {
+		if _, err := l.Redefine(def, false); err != nil {
 			return "", fmt.Errorf("%s %q cannot be redefined: %w", s.Kind, s.Name, err)
 		}
 	}
 	if setCurrent {
-		c.SetCurrent(c.Find(target))
+		l.SetCurrent(l.Find(target))
 	}
-	if cur := c.Current(); cur != nil {
+	if cur := l.Current(); cur != nil {
 		return cur.Name(), nil
 	}
 	return "", nil
