@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"libvirt.org/go/libvirt"
@@ -82,8 +81,7 @@ func ExportTo(ctx context.Context, dom driver.Domain, sink Sink, opts ExportOpti
 	if m.VmomentsVersion == "" {
 		m.VmomentsVersion = moduleVersion()
 	}
-	if u, ok := dom.(interface{ URI() string }); ok {
-		m.SourceURI = u.URI()
+	if m.SourceURI = uriOf(dom); m.SourceURI != "" {
 		m.LibvirtVersion = daemonVersion(m.SourceURI)
 	}
 	type item struct {
@@ -169,7 +167,7 @@ func versionString(v uint32, err error) string {
 // daemonVersion asks the daemon behind uri for its libvirt version ("" if it cannot be asked).
 // The test driver runs in this process: its version is the library's.
 func daemonVersion(uri string) string {
-	if strings.HasPrefix(uri, "test:") {
+	if isTestURI(uri) {
 		return versionString(libvirt.GetVersion())
 	}
 	conn, err := libvirt.NewConnectReadOnly(uri)

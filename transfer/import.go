@@ -222,7 +222,8 @@ func deleteMetadata(ctx context.Context, dom driver.Domain, kind conf.Kind, name
 	return dom.Delete(ctx, kind, name, f)
 }
 
-func isTestDriver(dom driver.Domain) bool {
-	u, ok := dom.(interface{ URI() string })
-	return ok && strings.HasPrefix(strings.ToLower(u.URI()), "test:")
-}
+func isTestDriver(dom driver.Domain) bool { return isTestURI(uriOf(dom)) }
+
+// isTestURI reports whether uri is one of libvirt's test driver (test:///default,
+// test:///PATH.xml), in any letter case, as driver.Open reads schemes.
+func isTestURI(uri string) bool { return strings.HasPrefix(strings.ToLower(uri), "test:") }
