@@ -66,15 +66,9 @@ func (s *source) List(ctx context.Context, from string, flags uint32) ([]string,
 		if err != nil {
 			return nil, classify(s.conn, err)
 		}
-		names := make([]string, 0, len(got))
-		for i := range got {
-			name, err := got[i].GetName()
-			if err != nil {
-				freeSnapshots(got[i:])
-				return nil, classify(s.conn, err)
-			}
-			names = append(names, name)
-			s.keepSnapshot(name, &got[i])
+		names, err := keepListed(got, s.keepSnapshot)
+		if err != nil {
+			return nil, classify(s.conn, err)
 		}
 		return names, nil
 	}
@@ -93,17 +87,32 @@ func (s *source) List(ctx context.Context, from string, flags uint32) ([]string,
 	if err != nil {
 		return nil, classify(s.conn, err)
 	}
+	names, err := keepListed(got, s.keepCheckpoint)
+	if err != nil {
+		return nil, classify(s.conn, err)
+	}
+	return names, nil
+}
+
+// keepListed names the handles a ListAll call returned and keeps each with keep (for close to
+// free). If a name cannot be read, it frees that handle and the ones after it, which nobody
+// kept, and returns the error.
+func keepListed[H any, P interface {
+	*H
+	GetName() (string, error)
+	Free() error
+}](got []H, keep func(name string, h P) P) ([]string, error) {
 	names := make([]string, 0, len(got))
 	for i := range got {
-		name, err := got[i].GetName()
+		name, err := P(&got[i]).GetName()
 		if err != nil {
 			for j := i; j < len(got); j++ {
-				got[j].Free()
+				P(&got[j]).Free()
 			}
-			return nil, classify(s.conn, err)
+			return nil, err
 		}
 		names = append(names, name)
-		s.keepCheckpoint(name, &got[i])
+		keep(name, &got[i])
 	}
 	return names, nil
 }
@@ -192,10 +201,4 @@ func (s *source) close() {
 		h.Free()
 	}
 	s.snaps, s.cps = map[string]*libvirt.DomainSnapshot{}, map[string]*libvirt.DomainCheckpoint{}
-}
-
-func freeSnapshots(hs []libvirt.DomainSnapshot) {
-	for i := range hs {
-		hs[i].Free()
-	}
 }
