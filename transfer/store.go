@@ -81,7 +81,7 @@ func CreateSink(path string) (Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", path, err)
 	}
-	return &dirSink{root: root, path: path}, nil
+	return &dirSink{root: root, path: path, dirs: map[string]bool{}}, nil
 }
 
 type dirSource struct {
@@ -115,13 +115,15 @@ type dirSink struct {
 	root    *os.Root
 	path    string
 	written []string
+	dirs    map[string]bool // directories made (or found) already, as tarSink's
 }
 
 func (d *dirSink) WriteFile(name string, data []byte) error {
-	if dir, _, ok := strings.Cut(name, "/"); ok {
+	if dir, _, ok := strings.Cut(name, "/"); ok && !d.dirs[dir] {
 		if err := d.root.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("export %s: %w", d.path, err)
 		}
+		d.dirs[dir] = true
 	}
 	f, err := d.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
