@@ -162,17 +162,24 @@ func allDisks(l *momentlist.List) []string {
 	return disks
 }
 
-// runSnapshotInfo is virsh's snapshot-info, read from the loaded list.
-func runSnapshotInfo(a *app, c *parsedCmd) bool {
+// loadMoment is the common start of snapshot-info and checkpoint-info: the domain, its list
+// of kind, and the moment option arg names (or, withCurrent, --current names).
+func (a *app) loadMoment(c *parsedCmd, kind conf.Kind, arg string, withCurrent bool) (driver.Domain, *momentlist.List, *momentlist.Moment, bool) {
 	dom, ok := a.domain(c)
 	if !ok {
-		return false
+		return nil, nil, nil, false
 	}
-	l, ok := a.load(dom, conf.Snapshot, c.has("json"), false)
+	l, ok := a.load(dom, kind, c.has("json"), false)
 	if !ok {
-		return false
+		return nil, nil, nil, false
 	}
-	m, ok := a.lookupMoment(c, l, conf.Snapshot, "snapshotname", true)
+	m, ok := a.lookupMoment(c, l, kind, arg, withCurrent)
+	return dom, l, m, ok
+}
+
+// runSnapshotInfo is virsh's snapshot-info, read from the loaded list.
+func runSnapshotInfo(a *app, c *parsedCmd) bool {
+	dom, l, m, ok := a.loadMoment(c, conf.Snapshot, "snapshotname", true)
 	if !ok {
 		return false
 	}
@@ -199,15 +206,7 @@ func runSnapshotInfo(a *app, c *parsedCmd) bool {
 
 // runCheckpointInfo is virsh's checkpoint-info.
 func runCheckpointInfo(a *app, c *parsedCmd) bool {
-	dom, ok := a.domain(c)
-	if !ok {
-		return false
-	}
-	l, ok := a.load(dom, conf.Checkpoint, c.has("json"), false)
-	if !ok {
-		return false
-	}
-	m, ok := a.lookupMoment(c, l, conf.Checkpoint, "checkpointname", false)
+	dom, l, m, ok := a.loadMoment(c, conf.Checkpoint, "checkpointname", false)
 	if !ok {
 		return false
 	}
