@@ -262,10 +262,8 @@ func (d *Domain) refreshOn(ctx context.Context, s *slot, kind conf.Kind, st *kin
 		d.publishLoad(st, kind, defs, cur)
 		return nil
 	}
-	listed := make(map[string]bool, len(names))
 	var fresh []string
 	for _, n := range names {
-		listed[n] = true
 		if old.Find(n) == nil {
 			fresh = append(fresh, n)
 		}
@@ -281,6 +279,11 @@ func (d *Domain) refreshOn(ctx context.Context, s *slot, kind conf.Kind, st *kin
 	newDefs, _, err := load.Fetch(ctx, src, fresh, d.drv.opts.Workers)
 	if err != nil {
 		return err
+	}
+	// The set of listed names is built only now: most refreshes return above.
+	listed := make(map[string]bool, len(names))
+	for _, n := range names {
+		listed[n] = true
 	}
 	defs := make([]*conf.Def, 0, len(names))
 	for _, m := range old.All() {
