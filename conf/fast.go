@@ -84,21 +84,12 @@ func (s *scanner) body() (*rawDoc, error) {
 		bActive
 	)
 	for {
-		if !s.toTag() {
-			return nil, errFallback
+		done, err := s.child(rootNames[s.kind])
+		if err != nil {
+			return nil, err
 		}
-		switch {
-		case s.has("</"):
-			name, err := s.endTag()
-			if err != nil || string(name) != rootNames[s.kind] {
-				return nil, errFallback
-			}
+		if done {
 			return r, nil
-		case s.has("<!") || s.has("<?"):
-			if err := s.skipMarkup(); err != nil {
-				return nil, err
-			}
-			continue
 		}
 		name, self, err := s.startTag()
 		if err != nil {
@@ -185,21 +176,8 @@ func (s *scanner) body() (*rawDoc, error) {
 // parent reads <parent>'s content: one <name>.
 func (s *scanner) parent(r *rawDoc) error {
 	for {
-		if !s.toTag() {
-			return errFallback
-		}
-		switch {
-		case s.has("</"):
-			name, err := s.endTag()
-			if err != nil || string(name) != "parent" {
-				return errFallback
-			}
-			return nil
-		case s.has("<!") || s.has("<?"):
-			if err := s.skipMarkup(); err != nil {
-				return err
-			}
-			continue
+		if done, err := s.child("parent"); done || err != nil {
+			return err
 		}
 		name, self, err := s.startTag()
 		if err != nil || string(name) != "name" || r.hasParent {
@@ -217,21 +195,8 @@ func (s *scanner) parent(r *rawDoc) error {
 // disks reads <disks>'s content: every child element is a disk.
 func (s *scanner) disks(r *rawDoc) error {
 	for {
-		if !s.toTag() {
-			return errFallback
-		}
-		switch {
-		case s.has("</"):
-			name, err := s.endTag()
-			if err != nil || string(name) != "disks" {
-				return errFallback
-			}
-			return nil
-		case s.has("<!") || s.has("<?"):
-			if err := s.skipMarkup(); err != nil {
-				return err
-			}
-			continue
+		if done, err := s.child("disks"); done || err != nil {
+			return err
 		}
 		_, self, err := s.startTag()
 		if err != nil {
@@ -282,20 +247,8 @@ func (s *scanner) snapshotDisk(rd *rawDisk) error {
 	}
 	var haveDriver, haveSource bool
 	for {
-		if !s.toTag() {
-			return errFallback
-		}
-		switch {
-		case s.has("</"):
-			if _, err := s.endTag(); err != nil {
-				return err
-			}
-			return nil
-		case s.has("<!") || s.has("<?"):
-			if err := s.skipMarkup(); err != nil {
-				return err
-			}
-			continue
+		if done, err := s.child(""); done || err != nil {
+			return err
 		}
 		name, self, err := s.startTag()
 		if err != nil {

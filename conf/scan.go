@@ -300,6 +300,32 @@ func (s *scanner) skipMarkup() error {
 	return nil
 }
 
+// child moves to the start tag of the current element's next child, stepping over character
+// data, comments, CDATA and processing instructions. At the element's end tag it reads it and
+// returns done; that tag must name end (any name when end is ""), else the document goes to the
+// full parser. Every element loop of the fast scanner starts with it.
+func (s *scanner) child(end string) (done bool, err error) {
+	for {
+		if !s.toTag() {
+			return false, errFallback
+		}
+		switch {
+		case s.has("</"):
+			name, err := s.endTag()
+			if err != nil || (end != "" && string(name) != end) {
+				return false, errFallback
+			}
+			return true, nil
+		case s.has("<!") || s.has("<?"):
+			if err := s.skipMarkup(); err != nil {
+				return false, err
+			}
+		default:
+			return false, nil
+		}
+	}
+}
+
 // toTag moves to the next '<'; the character data before it is ignored.
 func (s *scanner) toTag() bool {
 	j := bytes.IndexByte(s.b[s.i:], '<')
