@@ -24,8 +24,9 @@ func (a *app) exclusive(c *parsedCmd, pairs ...[2]string) bool {
 	return true
 }
 
-// listFilters maps list options to momentlist filters; the order is virsh's FILTER order,
-// which decides which "--X and --tree are mutually exclusive" message comes first.
+// snapshotTreeFilters maps the list options virsh refuses with --tree to momentlist filters
+// (checkpoint-list has only --leaves and --no-leaves of them); the order is virsh's FILTER
+// order, which decides which "--X and --tree are mutually exclusive" message comes first.
 var snapshotTreeFilters = []struct {
 	opt string
 	f   momentlist.Filter
@@ -256,7 +257,7 @@ func disksByMoment(l *momentlist.List) map[*momentlist.Moment][]string {
 	return out
 }
 
-// kindWord returns "snapshot" or "checkpoint", capitalised for libvirt's error prefixes.
+// kindTitle returns "Snapshot" or "Checkpoint": the kind capitalised, for libvirt's error prefixes.
 func kindTitle(kind conf.Kind) string {
 	return strings.ToUpper(kind.String()[:1]) + kind.String()[1:]
 }
