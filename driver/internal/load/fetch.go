@@ -30,8 +30,9 @@ func Fetch(ctx context.Context, src Source, names []string, workers int) (defs [
 	defer cancel()
 
 	kind := src.Kind()
+	// got[i] stays nil for a moment that was gone: past the checks after wg.Wait, every name
+	// was either fetched and parsed (a non-nil Def) or found gone.
 	got := make([]*conf.Def, len(names))
-	isGone := make([]bool, len(names))
 	var (
 		next     atomic.Int64
 		errOnce  sync.Once
@@ -61,7 +62,6 @@ func Fetch(ctx context.Context, src Source, names []string, workers int) (defs [
 				xml, err := src.XML(ctx, w, names[i])
 				if err != nil {
 					if ClassOf(err) == Gone {
-						isGone[i] = true
 						if progress != nil {
 							progress(int(done.Add(1)), len(names))
 						}
@@ -91,7 +91,7 @@ func Fetch(ctx context.Context, src Source, names []string, workers int) (defs [
 	}
 	defs = make([]*conf.Def, 0, len(names))
 	for i, d := range got {
-		if isGone[i] {
+		if d == nil {
 			gone = append(gone, names[i])
 			continue
 		}
