@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"sort"
+	"testing"
 
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
@@ -53,6 +54,21 @@ type momentXML struct {
 		Snapshot   string `xml:"snapshot,attr"`
 		Checkpoint string `xml:"checkpoint,attr"`
 	} `xml:"disks>disk"`
+}
+
+// mustTruth reads libvirt's state of kind on dom (see readTruth) through dom's oracle, which it
+// returns too, or fails t.
+func mustTruth(t testing.TB, ctx context.Context, dom driver.Domain, kind conf.Kind) (Oracle, *truth) {
+	t.Helper()
+	o, err := OracleOf(dom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := readTruth(ctx, dom, o, kind)
+	if err != nil {
+		t.Fatalf("reading libvirt's %ss of %q: %v", kind, dom.Name(), err)
+	}
+	return o, tr
 }
 
 // readTruth asks libvirt (ListAll with flags 0 and each moment's XML) for the state of kind.

@@ -19,14 +19,7 @@ import (
 func CheckState(t testing.TB, drv driver.Driver, dom driver.Domain, kind conf.Kind, checkpointCurrent string) int {
 	t.Helper()
 	ctx := context.Background()
-	o, err := OracleOf(dom)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := readTruth(ctx, dom, o, kind)
-	if err != nil {
-		t.Fatalf("reading libvirt's %ss of %q: %v", kind, dom.Name(), err)
-	}
+	_, tr := mustTruth(t, ctx, dom, kind)
 	fresh, err := drv.Domain(ctx, dom.UUID())
 	if err != nil {
 		t.Fatalf("a fresh handle for %q: %v", dom.Name(), err)

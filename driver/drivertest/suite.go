@@ -75,14 +75,7 @@ func topoBit(kind conf.Kind) uint32 {
 func CheckLists(t testing.TB, dom driver.Domain, kind conf.Kind, opt Options) int {
 	t.Helper()
 	ctx := context.Background()
-	o, err := OracleOf(dom)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := readTruth(ctx, dom, o, kind)
-	if err != nil {
-		t.Fatalf("reading libvirt's %ss of %q: %v", kind, dom.Name(), err)
-	}
+	o, tr := mustTruth(t, ctx, dom, kind)
 	if kind == conf.Checkpoint && opt.CheckpointCurrent != nil {
 		tr.current = *opt.CheckpointCurrent
 	}
