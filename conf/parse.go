@@ -144,63 +144,53 @@ func finish(kind Kind, dec *xml.Decoder) error {
 func decodeBody(kind Kind, dec *xml.Decoder) (*rawDoc, error) {
 	r := &rawDoc{}
 	seen := map[string]bool{}
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, syntaxError(kind, err)
+	err := eachChild(kind, dec, func(t xml.StartElement) error {
+		name := t.Name.Local
+		first := !seen[name]
+		seen[name] = true
+		var dst *string
+		switch {
+		case name == "name":
+			dst = &r.name
+		case name == "description":
+			dst = &r.description
+		case name == "creationTime":
+			dst = &r.created
+		case name == "state" && kind == Snapshot:
+			dst = &r.state
+		case name == "active" && kind == Snapshot:
+			dst = &r.active
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return r, nil
-		case xml.StartElement:
-			name := t.Name.Local
-			first := !seen[name]
-			seen[name] = true
-			var dst *string
-			switch {
-			case name == "name":
-				dst = &r.name
-			case name == "description":
-				dst = &r.description
-			case name == "creationTime":
-				dst = &r.created
-			case name == "state" && kind == Snapshot:
-				dst = &r.state
-			case name == "active" && kind == Snapshot:
-				dst = &r.active
+		switch {
+		case dst != nil:
+			s, err := textOf(dec)
+			if err != nil {
+				return syntaxError(kind, err)
 			}
-			switch {
-			case dst != nil:
-				s, err := textOf(dec)
-				if err != nil {
-					return nil, syntaxError(kind, err)
-				}
-				if first {
-					*dst = s
-				}
-				continue
-			case name == "parent":
-				if err := decodeParent(kind, dec, r); err != nil {
-					return nil, err
-				}
-				continue
-			case name == "memory" && kind == Snapshot && first:
-				r.hasMemory = true
-				r.memMode = attr(t, "snapshot")
-				r.memFile = attr(t, "file")
-			case name == "disks":
-				if err := decodeDisks(kind, dec, r); err != nil {
-					return nil, err
-				}
-				continue
-			case name == "domain":
-				r.hasDomain = true
+			if first {
+				*dst = s
 			}
-			if err := dec.Skip(); err != nil {
-				return nil, syntaxError(kind, err)
-			}
+			return nil
+		case name == "parent":
+			return decodeParent(kind, dec, r)
+		case name == "memory" && kind == Snapshot && first:
+			r.hasMemory = true
+			r.memMode = attr(t, "snapshot")
+			r.memFile = attr(t, "file")
+		case name == "disks":
+			return decodeDisks(kind, dec, r)
+		case name == "domain":
+			r.hasDomain = true
 		}
+		if err := dec.Skip(); err != nil {
+			return syntaxError(kind, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return r, nil
 }
 
 // textOf returns all the text inside the element just started (XPath string()), and reads
@@ -225,9 +215,9 @@ func textOf(dec *xml.Decoder) (string, error) {
 	}
 }
 
-// decodeParent reads a <parent>: its first <name> is the parent's name, unless an earlier
-// <parent> gave one.
-func decodeParent(kind Kind, dec *xml.Decoder, r *rawDoc) error {
+// eachChild calls fn with the start of each child element of the element just started, which
+// fn must read to its end, and reads the element's end tag.
+func eachChild(kind Kind, dec *xml.Decoder, fn func(xml.StartElement) error) error {
 	for {
 		tok, err := dec.Token()
 		if err != nil {
@@ -237,41 +227,44 @@ func decodeParent(kind Kind, dec *xml.Decoder, r *rawDoc) error {
 		case xml.EndElement:
 			return nil
 		case xml.StartElement:
-			if t.Name.Local != "name" {
-				if err := dec.Skip(); err != nil {
-					return syntaxError(kind, err)
-				}
-				continue
-			}
-			s, err := textOf(dec)
-			if err != nil {
-				return syntaxError(kind, err)
-			}
-			if !r.hasParent {
-				r.parent, r.hasParent = s, true
+			if err := fn(t); err != nil {
+				return err
 			}
 		}
 	}
 }
 
-// decodeDisks reads every element child of <disks> as a disk (libvirt's "./disks/*").
-func decodeDisks(kind Kind, dec *xml.Decoder, r *rawDoc) error {
-	for {
-		tok, err := dec.Token()
+// decodeParent reads a <parent>: its first <name> is the parent's name, unless an earlier
+// <parent> gave one.
+func decodeParent(kind Kind, dec *xml.Decoder, r *rawDoc) error {
+	return eachChild(kind, dec, func(t xml.StartElement) error {
+		if t.Name.Local != "name" {
+			if err := dec.Skip(); err != nil {
+				return syntaxError(kind, err)
+			}
+			return nil
+		}
+		s, err := textOf(dec)
 		if err != nil {
 			return syntaxError(kind, err)
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
-			rd, err := decodeDisk(kind, dec, t)
-			if err != nil {
-				return err
-			}
-			r.disks = append(r.disks, rd)
+		if !r.hasParent {
+			r.parent, r.hasParent = s, true
 		}
-	}
+		return nil
+	})
+}
+
+// decodeDisks reads every element child of <disks> as a disk (libvirt's "./disks/*").
+func decodeDisks(kind Kind, dec *xml.Decoder, r *rawDoc) error {
+	return eachChild(kind, dec, func(t xml.StartElement) error {
+		rd, err := decodeDisk(kind, dec, t)
+		if err != nil {
+			return err
+		}
+		r.disks = append(r.disks, rd)
+		return nil
+	})
 }
 
 // decodeDisk reads one disk element, just started: its attributes as written, and for a
