@@ -1,12 +1,12 @@
 package main
 
 import (
-	"strconv"
-
 	"fmt"
-	"libvirt.org/go/libvirt"
+	"strconv"
 	"sync"
 	"time"
+
+	"libvirt.org/go/libvirt"
 
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
