@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 )
 
@@ -256,7 +257,7 @@ func parseCommands(cmds []*cmdDef, tk tokenizer) ([]*parsedCmd, string) {
 				}
 				return nil, fmt.Sprintf("unexpected data '%s'", word)
 			}
-			idx = lowestBit(needArg)
+			idx = bits.TrailingZeros64(needArg) // needArg != 0: its lowest set bit
 			opt = &cmd.opts[idx]
 			if opt.typ == optString && opt.arg == "argv" {
 				pc.argv = append(pc.argv, word)
@@ -327,15 +328,6 @@ func optMasks(cmd *cmdDef) (needArg, required uint64) {
 		}
 	}
 	return needArg, required
-}
-
-func lowestBit(m uint64) int {
-	for i := 0; i < 64; i++ {
-		if m&(1<<i) != 0 {
-			return i
-		}
-	}
-	return -1
 }
 
 func isAlnum(c byte) bool {
