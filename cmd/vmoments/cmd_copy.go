@@ -25,7 +25,7 @@ func runCopy(a *app, c *parsedCmd) bool {
 	from, given := c.str("from")
 	if given && from != a.drv.URI() {
 		if from == "" {
-			a.errorf("Failed to get option 'from': Option argument is empty")
+			a.emptyOption("from")
 			return false
 		}
 		drv, err := a.open(a.ctx, from, false)

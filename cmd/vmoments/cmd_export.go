@@ -98,7 +98,7 @@ func (a *app) required(c *parsedCmd, name string) (string, bool) {
 		return "", false
 	}
 	if v == "" {
-		a.errorf("Failed to get option '%s': Option argument is empty", name)
+		a.emptyOption(name)
 		return "", false
 	}
 	return v, true

@@ -23,7 +23,7 @@ func runSnapshotCurrent(a *app, c *parsedCmd) bool {
 	domname, _ := c.str("domain")
 	if v, given := c.str("snapshotname"); given {
 		if v == "" {
-			a.errorf("Failed to get option 'snapshotname': Option argument is empty")
+			a.emptyOption("snapshotname")
 			return false
 		}
 		a.errorf("vmoments only reads: to make snapshot '%s' current run virsh snapshot-current %s %s", v, domname, v)
@@ -233,7 +233,7 @@ func runSnapshotDumpXML(a *app, c *parsedCmd) bool {
 	}
 	name, _ := c.str("snapshotname")
 	if name == "" {
-		a.errorf("Failed to get option 'snapshotname': Option argument is empty")
+		a.emptyOption("snapshotname")
 		return false
 	}
 	dom, ok := a.domain(c)
@@ -258,7 +258,7 @@ func runCheckpointDumpXML(a *app, c *parsedCmd) bool {
 	}
 	name, given := c.str("checkpointname")
 	if given && name == "" {
-		a.errorf("Failed to get option 'checkpointname': Option argument is empty")
+		a.emptyOption("checkpointname")
 		return false
 	}
 	if !given {

@@ -17,7 +17,7 @@ import (
 func (a *app) domain(c *parsedCmd) (driver.Domain, bool) {
 	name, _ := c.str("domain")
 	if name == "" {
-		a.errorf("Failed to get option 'domain': Option argument is empty")
+		a.emptyOption("domain")
 		return nil, false
 	}
 	dom, err := a.drv.Domain(a.ctx, byID(a.drv.URI(), name))
@@ -27,6 +27,11 @@ func (a *app) domain(c *parsedCmd) (driver.Domain, bool) {
 		return nil, false
 	}
 	return dom, true
+}
+
+// emptyOption is virsh's vshCommandOptStringReq error for a string option given an empty value.
+func (a *app) emptyOption(name string) {
+	a.errorf("Failed to get option '%s': Option argument is empty", name)
 }
 
 // byID is the first step of virsh's domain lookup: a non-negative number is tried as a running
@@ -84,7 +89,7 @@ func (a *app) load(dom driver.Domain, kind conf.Kind, quiet, listing bool) (*mom
 func (a *app) lookupMoment(c *parsedCmd, l *momentlist.List, kind conf.Kind, arg string, withCurrent bool) (*momentlist.Moment, bool) {
 	name, given := c.str(arg)
 	if given && name == "" {
-		a.errorf("Failed to get option '%s': Option argument is empty", arg)
+		a.emptyOption(arg)
 		return nil, false
 	}
 	current := withCurrent && c.has("current")
