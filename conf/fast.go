@@ -166,7 +166,7 @@ func (s *scanner) body() (*rawDoc, error) {
 			continue
 		}
 		if !self {
-			if err := s.skipElement(); err != nil {
+			if err := s.skipElement(name); err != nil {
 				return nil, err
 			}
 		}
@@ -198,7 +198,7 @@ func (s *scanner) disks(r *rawDoc) error {
 		if done, err := s.child("disks"); done || err != nil {
 			return err
 		}
-		_, self, err := s.startTag()
+		diskTag, self, err := s.startTag()
 		if err != nil {
 			return err
 		}
@@ -217,7 +217,7 @@ func (s *scanner) disks(r *rawDoc) error {
 				return err
 			}
 			if !self {
-				if err := s.skipElement(); err != nil {
+				if err := s.skipElement(diskTag); err != nil {
 					return err
 				}
 			}
@@ -226,7 +226,7 @@ func (s *scanner) disks(r *rawDoc) error {
 				return err
 			}
 			if !self {
-				if err := s.snapshotDisk(&rd); err != nil {
+				if err := s.snapshotDisk(&rd, string(diskTag)); err != nil {
 					return err
 				}
 			}
@@ -237,7 +237,7 @@ func (s *scanner) disks(r *rawDoc) error {
 
 // snapshotDisk reads a snapshot <disk>'s content: <driver type> and <source file|dev|name>,
 // as libvirtxml's DomainSnapshotDisk reads them.
-func (s *scanner) snapshotDisk(rd *rawDisk) error {
+func (s *scanner) snapshotDisk(rd *rawDisk, tag string) error {
 	srcAttr := "file"
 	switch rd.typ.v {
 	case "block":
@@ -247,7 +247,7 @@ func (s *scanner) snapshotDisk(rd *rawDisk) error {
 	}
 	var haveDriver, haveSource bool
 	for {
-		if done, err := s.child(""); done || err != nil {
+		if done, err := s.child(tag); done || err != nil {
 			return err
 		}
 		name, self, err := s.startTag()
@@ -277,7 +277,7 @@ func (s *scanner) snapshotDisk(rd *rawDisk) error {
 			rd.source = v.v
 		}
 		if !self {
-			if err := s.skipElement(); err != nil {
+			if err := s.skipElement(name); err != nil {
 				return err
 			}
 		}

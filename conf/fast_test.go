@@ -107,3 +107,29 @@ func TestParseFast(t *testing.T) {
 		t.Errorf("unknown kind: %v", err)
 	}
 }
+
+// A misnested end tag inside a part the fast path reads or skips is malformed XML: the fast
+// path must not accept what the full parser rejects (it falls back, and the full parser says why).
+func TestParseFastRejectsMisnestedEndTags(t *testing.T) {
+	for _, tc := range []struct {
+		kind Kind
+		doc  string
+	}{
+		{Snapshot, `<domainsnapshot><name>s</name><creationTime>1</creationTime><state>running</state><disks><disk name="vda" snapshot="external"><source file="/a"/></disc></disks></domainsnapshot>`},
+		{Snapshot, `<domainsnapshot><name>s</name><creationTime>1</creationTime><state>running</state><disks><disk name="vda" snapshot="external"><extra><x></y></extra></disk></disks></domainsnapshot>`},
+		{Snapshot, `<domainsnapshot><name>s</name><creationTime>1</creationTime><state>running</state><unknown><a></b></unknown></domainsnapshot>`},
+		{Checkpoint, `<domaincheckpoint><name>c</name><creationTime>1</creationTime><disks><disk name="vda" checkpoint="bitmap"><x></z></disk></disks></domaincheckpoint>`},
+	} {
+		full := ParseSnapshot
+		if tc.kind == Checkpoint {
+			full = ParseCheckpoint
+		}
+		_, fullErr := full([]byte(tc.doc), ParseRedefine)
+		if fullErr == nil {
+			t.Fatalf("full parser accepted malformed %s", tc.doc)
+		}
+		if _, err := ParseFast(tc.kind, []byte(tc.doc)); err == nil {
+			t.Errorf("ParseFast accepted %s, which the full parser rejects: %v", tc.doc, fullErr)
+		}
+	}
+}

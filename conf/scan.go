@@ -213,30 +213,37 @@ func (s *scanner) name() []byte {
 
 // skipElement skips the content of the element whose start tag was just read, and its end tag.
 // It counts nesting over every tag and steps over comments, CDATA and processing instructions.
-func (s *scanner) skipElement() error {
-	for depth := 1; depth > 0; {
+func (s *scanner) skipElement(open []byte) error {
+	// The names of the elements open so far: every end tag must close the innermost one, as
+	// the full parser requires; anything else leaves the subset (the full parser says why).
+	var buf [8][]byte
+	stack := append(buf[:0], open)
+	for len(stack) > 0 {
 		if !s.toTag() {
 			return errFallback
 		}
 		switch {
 		case s.has("</"):
-			k := bytes.IndexByte(s.b[s.i:], '>')
-			if k < 0 {
+			name, err := s.endTag()
+			if err != nil || !bytes.Equal(name, stack[len(stack)-1]) {
 				return errFallback
 			}
-			s.i += k + 1
-			depth--
+			stack = stack[:len(stack)-1]
 		case s.has("<!") || s.has("<?"):
 			if err := s.skipMarkup(); err != nil {
 				return err
 			}
 		default:
+			start := s.i
+			s.i++
+			name := s.name()
+			s.i = start
 			self, ok := s.skipTag()
-			if !ok {
+			if !ok || len(name) == 0 {
 				return errFallback
 			}
 			if !self {
-				depth++
+				stack = append(stack, name)
 			}
 		}
 	}
@@ -259,7 +266,7 @@ func (s *scanner) skipFast(name []byte) error {
 			return nil
 		}
 	}
-	return s.skipElement()
+	return s.skipElement(name)
 }
 
 // skipTag skips a start tag at s.i, respecting quoted attribute values.
