@@ -15,19 +15,28 @@ import (
 	"time"
 )
 
-// Kind says whether a moment is a snapshot or a checkpoint.
+// Kind says whether a moment is a snapshot or a checkpoint. The zero Kind is NoKind: an error
+// or a value that concerns no moment says so instead of reading "snapshot".
 type Kind int
 
 const (
+	// NoKind is no kind of moment (the zero value).
+	NoKind Kind = iota
 	// Snapshot is a <domainsnapshot>.
-	Snapshot Kind = iota
+	Snapshot
 	// Checkpoint is a <domaincheckpoint>.
 	Checkpoint
 )
 
-// String returns "snapshot" or "checkpoint", the words libvirt's messages use.
+// Kinds are the two kinds of moment, snapshots first.
+var Kinds = [...]Kind{Snapshot, Checkpoint}
+
+// String returns "snapshot" or "checkpoint", the words libvirt's messages use, and "none" for
+// NoKind.
 func (k Kind) String() string {
 	switch k {
+	case NoKind:
+		return "none"
 	case Snapshot:
 		return "snapshot"
 	case Checkpoint:
@@ -35,6 +44,9 @@ func (k Kind) String() string {
 	}
 	return "unknown kind"
 }
+
+// Valid reports whether k is Snapshot or Checkpoint.
+func (k Kind) Valid() bool { return k == Snapshot || k == Checkpoint }
 
 // ParseMode selects libvirt's parse rules: those for a moment about to be created, or those for
 // the redefinition of a moment that already exists (libvirt's VIR_DOMAIN_*_PARSE_REDEFINE).

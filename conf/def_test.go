@@ -39,7 +39,7 @@ func TestStatus(t *testing.T) {
 			t.Errorf("Status(%d).String() = %q, want %q", int(s), s.String(), want)
 		}
 	}
-	for k, want := range map[Kind]string{Snapshot: "snapshot", Checkpoint: "checkpoint", Kind(7): "unknown kind"} {
+	for k, want := range map[Kind]string{NoKind: "none", Snapshot: "snapshot", Checkpoint: "checkpoint", Kind(7): "unknown kind"} {
 		if k.String() != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", int(k), k.String(), want)
 		}

@@ -19,7 +19,7 @@ func FuzzOps(f *testing.F) {
 		if len(prog) == 0 || len(prog) > 400 {
 			return
 		}
-		kind := conf.Kind(prog[0] & 1)
+		kind := conf.Kinds[prog[0]&1]
 		allowed := snapshotFilters
 		if kind == conf.Checkpoint {
 			allowed = checkpointFilters

@@ -23,7 +23,7 @@ type Domain struct {
 	drv        *Driver
 	name, uuid string
 
-	kinds [2]kindState // indexed by conf.Kind
+	kinds [3]kindState // indexed by conf.Kind (NoKind unused)
 }
 
 type kindState struct {
