@@ -177,7 +177,7 @@ func BenchmarkSelect(b *testing.B) {
 		})
 		b.Run(c.name+"/count", func(b *testing.B) {
 			for b.Loop() {
-				if _, err := c.l.Count(c.from, c.f); err != nil {
+				if _, err := c.l.count(c.from, c.f); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -190,7 +190,7 @@ func BenchmarkSelect(b *testing.B) {
 func BenchmarkTopologicalWalk(b *testing.B) {
 	l := benchList(b, conf.Snapshot)
 	for b.Loop() {
-		l.ForEachDescendant(nil, func(*Moment) {})
+		l.forEachDescendant(nil, func(*Moment) {})
 	}
 	perMoment(b, l.Len())
 }
@@ -200,7 +200,7 @@ func BenchmarkTopologicalWalk(b *testing.B) {
 func BenchmarkCurrentFor(b *testing.B) {
 	l := benchList(b, conf.Snapshot)
 	deepest, depth := l.Current(), 0
-	l.ForEachDescendant(nil, func(m *Moment) {
+	l.forEachDescendant(nil, func(m *Moment) {
 		d := 0
 		for a := m; a != nil; a = a.Parent() {
 			d++

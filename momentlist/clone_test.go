@@ -14,7 +14,7 @@ func TestClone(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 99))
 			l := growForest(t, r, kind, 5+r.IntN(40))
 			if r.IntN(3) == 0 {
-				ok(l.Add(randomDef(r, kind, "unlinked", ""))) // an unlinked moment clones unlinked
+				ok(l.add(randomDef(r, kind, "unlinked", ""))) // an unlinked moment clones unlinked
 			}
 			if m := randomMoment(r, l); m != nil && kind == conf.Snapshot {
 				active := true
@@ -39,8 +39,8 @@ func TestClone(t *testing.T) {
 				}
 			}
 			if c.Find("unlinked") != nil {
-				c.Remove(c.Find("unlinked"))
-				l.Remove(l.Find("unlinked"))
+				c.remove(c.Find("unlinked"))
+				l.remove(l.Find("unlinked"))
 			}
 			checkInvariants(t, c)
 			before := names(ok(l.Select(nil, Topological)))

@@ -33,11 +33,11 @@ func TestSnapshotCurrentRules(t *testing.T) {
 	if c.Parent() != l.Find("a") || c.Def().Parent != "a" {
 		t.Fatal("create after revert: parent is not the reverted-to snapshot")
 	}
-	ok(l.Redefine(snap("d", "b", "running"), false))
+	ok(l.Redefine(snap("d", "b", "running"), KeepCurrent))
 	if currentName(l) != "c" {
 		t.Fatalf("redefine without CURRENT moved current to %q", currentName(l))
 	}
-	ok(l.Redefine(snap("e", "", "shutoff"), true))
+	ok(l.Redefine(snap("e", "", "shutoff"), AsCurrent))
 	if currentName(l) != "e" || l.CurrentRule() != CurrentRedefined {
 		t.Fatalf("redefine with CURRENT: current %q (%v)", currentName(l), l.CurrentRule())
 	}
@@ -75,7 +75,7 @@ func TestCheckpointCurrentRules(t *testing.T) {
 		l := New(conf.Checkpoint)
 		ok(l.Create(ckpt("c1", "")))
 		ok(l.Create(ckpt("c2", "")))
-		ok(l.Redefine(ckpt("c3", "c1"), true)) // makeCurrent is ignored for checkpoints
+		ok(l.Redefine(ckpt("c3", "c1"), AsCurrent)) // makeCurrent is ignored for checkpoints
 		if currentName(l) != "c2" {
 			t.Fatalf("c3 redefined under c1 became current (current %q)", currentName(l))
 		}
@@ -101,7 +101,7 @@ func TestCheckpointCurrentRules(t *testing.T) {
 			l := New(conf.Checkpoint)
 			tt.setup(l)
 			before := l.Current()
-			m := ok(l.Redefine(tt.def, false))
+			m := ok(l.Redefine(tt.def, KeepCurrent))
 			if got := l.Current() == m; got != tt.current {
 				t.Fatalf("redefined %s current = %v, want %v", m.Name(), got, tt.current)
 			}
@@ -195,8 +195,8 @@ func TestCurrentFor(t *testing.T) {
 				t.Fatalf("CurrentSet = %q, want %q", s, tt.set)
 			}
 			// per-disk Current|NoCurrent partition the list (DESIGN.md 2)
-			in := ok(l.Count(nil, Current|PerDisk))
-			out := ok(l.Count(nil, NoCurrent|PerDisk))
+			in := ok(l.count(nil, Current|PerDisk))
+			out := ok(l.count(nil, NoCurrent|PerDisk))
 			if in != len(l.CurrentSet()) || in+out != l.Len() {
 				t.Fatalf("per-disk current %d + not current %d, set %d, len %d", in, out, len(l.CurrentSet()), l.Len())
 			}

@@ -13,7 +13,7 @@ var (
 	// "domain moment %s already exists").
 	ErrExists = errors.New("moment already exists")
 	// ErrInvalidArg: a definition or argument libvirt refuses (VIR_ERR_INVALID_ARG): the
-	// redefine checks of [List.CheckCycles], a missing name, a moment of another list.
+	// redefine checks of List.checkCycles, a missing name, a moment of another list.
 	ErrInvalidArg = errors.New("invalid argument")
 	// ErrUnsupportedFlags: filter or flag bits the kind does not have (libvirt's
 	// virCheckFlags: "unsupported flags (0x%x) in function %s").

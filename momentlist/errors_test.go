@@ -18,18 +18,18 @@ func TestErrorClasses(t *testing.T) {
 		class error
 		msg   string
 	}{
-		{"add duplicate", second(l.Add(snap("s1", "", "running"))), ErrExists, "operation failed: domain moment s1 already exists"},
+		{"add duplicate", second(l.add(snap("s1", "", "running"))), ErrExists, "operation failed: domain moment s1 already exists"},
 		{"create duplicate", second(l.Create(snap("s1", "", "running"))), ErrExists, "operation failed: domain moment s1 already exists"},
-		{"own parent", l.CheckCycles(snap("s1", "s1", "")), ErrInvalidArg, "invalid argument: cannot set moment s1 as its own parent"},
-		{"parent not found", l.CheckCycles(snap("s9", "s0", "")), ErrInvalidArg, "invalid argument: parent s0 for moment s9 not found"},
-		{"cycle", l.CheckCycles(snap("s1", "s8", "")), ErrInvalidArg, "invalid argument: parent s7 would create cycle to s1"},
+		{"own parent", l.checkCycles(snap("s1", "s1", "")), ErrInvalidArg, "invalid argument: cannot set moment s1 as its own parent"},
+		{"parent not found", l.checkCycles(snap("s9", "s0", "")), ErrInvalidArg, "invalid argument: parent s0 for moment s9 not found"},
+		{"cycle", l.checkCycles(snap("s1", "s8", "")), ErrInvalidArg, "invalid argument: parent s7 would create cycle to s1"},
 		{"foreign from", second(l.Select(foreign, 0)), ErrInvalidArg, "moment x is not in this snapshot list"},
-		{"nil def", second(l.Redefine(nil, false)), ErrInvalidArg, "moment definition is nil"},
-		{"add unnamed", second(l.Add(snap("", "", ""))), ErrInvalidArg, "snapshot definition has no name"},
-		{"unnamed", second(l.Redefine(snap("", "", ""), false)), ErrInvalidArg, "a redefined snapshot must have a name"},
+		{"nil def", second(l.Redefine(nil, KeepCurrent)), ErrInvalidArg, "moment definition is nil"},
+		{"add unnamed", second(l.add(snap("", "", ""))), ErrInvalidArg, "snapshot definition has no name"},
+		{"unnamed", second(l.Redefine(snap("", "", ""), KeepCurrent)), ErrInvalidArg, "a redefined snapshot must have a name"},
 		{"select bits", second(New(conf.Checkpoint).Select(nil, Active)), ErrUnsupportedFlags,
 			"unsupported flags (0x80) in function momentlist.List.Select: checkpoint has no active filter"},
-		{"snapshot flags", second(SnapshotFlags(1 << 12)), ErrUnsupportedFlags, "unsupported flags (0x1000) in function momentlist.SnapshotFlags"},
+		{"snapshot flags", second(FromLibvirt(conf.Snapshot, 1<<12)), ErrUnsupportedFlags, "unsupported flags (0x1000) in function momentlist.FromLibvirt"},
 		{"delete mode", l.Delete(l.Find("s1"), 3), ErrUnsupportedFlags, "unsupported delete mode DeleteMode(3) for snapshot s1"},
 	}
 	for _, tt := range tests {

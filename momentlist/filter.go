@@ -1,13 +1,15 @@
 package momentlist
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/vmoments/vmoments/conf"
 )
 
-// Filter selects moments in [List.Select] and [List.Count]. Bits of one group OR together
+// Filter selects moments in [List.Select]. Bits of one group OR together
 // (Inactive|Active keeps both kinds); groups AND together. The libvirt bits keep libvirt's
 // exact semantics (spec §1 GetNames, §2 snapshot filter); Current, NoCurrent and PerDisk are
 // vmoments' own (DESIGN.md).
@@ -214,10 +216,10 @@ func (l *List) Select(from *Moment, f Filter) ([]*Moment, error) {
 	return out, nil
 }
 
-// Count returns how many moments [List.Select] would return (libvirt's Num functions; the
+// count returns how many moments [List.Select] would return (libvirt's Num functions; the
 // Topological bit is accepted and changes nothing). Without per-moment filters it is O(1)
 // at domain level and for direct children, as libvirt's.
-func (l *List) Count(from *Moment, f Filter) (int, error) {
+func (l *List) count(from *Moment, f Filter) (int, error) {
 	p, err := l.plan(from, f)
 	if err != nil || p.empty {
 		return 0, err
@@ -410,22 +412,44 @@ func (t flagMap) libvirt(f Filter) uint32 {
 	return v
 }
 
-// SnapshotFlags converts libvirt's VIR_DOMAIN_SNAPSHOT_LIST_* bits to a Filter. Unknown bits
-// fail with libvirt's "unsupported flags (0x%x) in function %s".
-func SnapshotFlags(libvirtListFlags uint32) (Filter, error) {
-	return snapshotMap.filter(libvirtListFlags, "momentlist.SnapshotFlags")
+// FromLibvirt converts libvirt's list flags of kind (VIR_DOMAIN_SNAPSHOT_LIST_* for snapshots,
+// VIR_DOMAIN_CHECKPOINT_LIST_* for checkpoints) to a Filter. Bits the kind's list lacks fail
+// with libvirt's "unsupported flags (0x%x) in function %s".
+func FromLibvirt(kind conf.Kind, libvirtListFlags uint32) (Filter, error) {
+	switch kind {
+	case conf.Snapshot:
+		return snapshotMap.filter(libvirtListFlags, "momentlist.FromLibvirt")
+	case conf.Checkpoint:
+		return checkpointMap.filter(libvirtListFlags, "momentlist.FromLibvirt")
+	}
+	return 0, errorf(ErrInvalidArg, "no list flags for moment kind %v", kind)
 }
 
-// CheckpointFlags converts libvirt's VIR_DOMAIN_CHECKPOINT_LIST_* bits to a Filter. Unknown
-// bits fail with libvirt's "unsupported flags (0x%x) in function %s".
-func CheckpointFlags(libvirtListFlags uint32) (Filter, error) {
-	return checkpointMap.filter(libvirtListFlags, "momentlist.CheckpointFlags")
+// Libvirt returns f's bits that libvirt's list of kind has, as libvirt's numbers; every other
+// bit (Current, NoCurrent, PerDisk, and for checkpoints the snapshot-only filters) is dropped.
+func (f Filter) Libvirt(kind conf.Kind) uint32 {
+	switch kind {
+	case conf.Snapshot:
+		return snapshotMap.libvirt(f)
+	case conf.Checkpoint:
+		return checkpointMap.libvirt(f)
+	}
+	return 0
 }
 
-// SnapshotFlags returns f's bits that libvirt's snapshot list has, as
-// VIR_DOMAIN_SNAPSHOT_LIST_* numbers; Current, NoCurrent and PerDisk are dropped.
-func (f Filter) SnapshotFlags() uint32 { return snapshotMap.libvirt(f) }
-
-// CheckpointFlags returns f's bits that libvirt's checkpoint list has, as
-// VIR_DOMAIN_CHECKPOINT_LIST_* numbers; every other bit is dropped.
-func (f Filter) CheckpointFlags() uint32 { return checkpointMap.libvirt(f) }
+// LibvirtBits returns the Filter bits that libvirt's list of kind has, in the order of libvirt's
+// numbers (lowest first): the flags to enumerate every libvirt list of a kind.
+func LibvirtBits(kind conf.Kind) []Filter {
+	t := snapshotMap
+	if kind == conf.Checkpoint {
+		t = checkpointMap
+	} else if kind != conf.Snapshot {
+		return nil
+	}
+	out := make([]Filter, 0, len(t))
+	for _, e := range t {
+		out = append(out, e.f)
+	}
+	slices.SortFunc(out, func(a, b Filter) int { return cmp.Compare(a.Libvirt(kind), b.Libvirt(kind)) })
+	return out
+}

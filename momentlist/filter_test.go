@@ -115,7 +115,7 @@ func TestSelectSnapshotFilters(t *testing.T) {
 			if names(got) != tt.want {
 				t.Fatalf("Select(%q, %v) = %q, want %q", tt.from, tt.f, names(got), tt.want)
 			}
-			n := ok(l.Count(l.Find(tt.from), tt.f))
+			n := ok(l.count(l.Find(tt.from), tt.f))
 			if n != len(got) {
 				t.Fatalf("Count = %d, Select has %d", n, len(got))
 			}
@@ -160,7 +160,7 @@ func TestSelectUnsupported(t *testing.T) {
 		if err == nil || err.Error() != tt.want {
 			t.Errorf("%s Select(%v): %v, want %q", tt.kind, tt.f, err, tt.want)
 		}
-		if _, err := l.Count(nil, tt.f); err == nil {
+		if _, err := l.count(nil, tt.f); err == nil {
 			t.Errorf("%s Count(%v) succeeded", tt.kind, tt.f)
 		}
 	}
@@ -184,7 +184,7 @@ func TestCount(t *testing.T) {
 		f    Filter
 		want int
 	}{{"", 0, 8}, {"", Roots, 1}, {"", Topological, 8}, {"s1", 0, 2}, {"s1", Descendants, 7}, {"s3", Descendants | Leaves, 3}} {
-		if got := ok(l.Count(l.Find(tt.from), tt.f)); got != tt.want {
+		if got := ok(l.count(l.Find(tt.from), tt.f)); got != tt.want {
 			t.Errorf("Count(%q, %v) = %d, want %d", tt.from, tt.f, got, tt.want)
 		}
 	}
@@ -201,11 +201,11 @@ func TestFlagConversion(t *testing.T) {
 		{1024, Topological}, {1 | 4 | 1024, Roots | Leaves | Topological}, {2047, snapshotFilters &^ (Current | NoCurrent | PerDisk)},
 	}
 	for _, tt := range snapTests {
-		f, err := SnapshotFlags(tt.lv)
+		f, err := FromLibvirt(conf.Snapshot, tt.lv)
 		if err != nil || f != tt.want {
-			t.Errorf("SnapshotFlags(%d) = %v, %v; want %v", tt.lv, f, err, tt.want)
+			t.Errorf("FromLibvirt(snapshot, %d) = %v, %v; want %v", tt.lv, f, err, tt.want)
 		}
-		if back := f.SnapshotFlags(); back != tt.lv {
+		if back := f.Libvirt(conf.Snapshot); back != tt.lv {
 			t.Errorf("SnapshotFlags round trip %d → %v → %d", tt.lv, f, back)
 		}
 	}
@@ -214,25 +214,25 @@ func TestFlagConversion(t *testing.T) {
 		want Filter
 	}{{0, 0}, {1, Roots}, {2, Topological}, {4, Leaves}, {8, NoLeaves}, {15, Roots | Topological | Leaves | NoLeaves}}
 	for _, tt := range ckptTests {
-		f, err := CheckpointFlags(tt.lv)
+		f, err := FromLibvirt(conf.Checkpoint, tt.lv)
 		if err != nil || f != tt.want {
-			t.Errorf("CheckpointFlags(%d) = %v, %v; want %v", tt.lv, f, err, tt.want)
+			t.Errorf("FromLibvirt(checkpoint, %d) = %v, %v; want %v", tt.lv, f, err, tt.want)
 		}
-		if back := f.CheckpointFlags(); back != tt.lv {
+		if back := f.Libvirt(conf.Checkpoint); back != tt.lv {
 			t.Errorf("CheckpointFlags round trip %d → %v → %d", tt.lv, f, back)
 		}
 	}
-	if _, err := SnapshotFlags(2048 | 1); err == nil || err.Error() != "unsupported flags (0x800) in function momentlist.SnapshotFlags" {
+	if _, err := FromLibvirt(conf.Snapshot, 2048|1); err == nil || err.Error() != "unsupported flags (0x800) in function momentlist.FromLibvirt" {
 		t.Errorf("SnapshotFlags(2049): %v", err)
 	}
-	if _, err := CheckpointFlags(16 | 2); err == nil || err.Error() != "unsupported flags (0x10) in function momentlist.CheckpointFlags" {
+	if _, err := FromLibvirt(conf.Checkpoint, 16|2); err == nil || err.Error() != "unsupported flags (0x10) in function momentlist.FromLibvirt" {
 		t.Errorf("CheckpointFlags(18): %v", err)
 	}
 	// vmoments' own bits are not libvirt's
-	if v := (Current | NoCurrent | PerDisk | Leaves).SnapshotFlags(); v != 4 {
+	if v := (Current | NoCurrent | PerDisk | Leaves).Libvirt(conf.Snapshot); v != 4 {
 		t.Errorf("own bits leaked into snapshot flags: %d", v)
 	}
-	if v := (Metadata | Inactive | Leaves).CheckpointFlags(); v != 4 {
+	if v := (Metadata | Inactive | Leaves).Libvirt(conf.Checkpoint); v != 4 {
 		t.Errorf("snapshot-only bits leaked into checkpoint flags: %d", v)
 	}
 }
@@ -260,10 +260,10 @@ func TestConcurrentReads(t *testing.T) {
 		go func() {
 			for range 200 {
 				_, _ = l.Select(nil, Filter(i)|Current|PerDisk|Topological)
-				_, _ = l.Count(l.Find("base"), Descendants|Leaves)
+				_, _ = l.count(l.Find("base"), Descendants|Leaves)
 				_ = l.CurrentFor()
-				_ = l.FindLeaf()
-				l.ForEachDescendant(nil, func(*Moment) {})
+				_ = l.findLeaf()
+				l.forEachDescendant(nil, func(*Moment) {})
 			}
 			done <- true
 		}()

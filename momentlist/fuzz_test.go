@@ -63,7 +63,7 @@ func FuzzOps(f *testing.F) {
 						name = m.Name()
 					}
 				}
-				_, _ = l.Redefine(def(name, parent, arg), arg&1 == 1)
+				_, _ = l.Redefine(def(name, parent, arg), RedefineOption(arg&1))
 			case 3:
 				if m := pick(arg); m != nil {
 					if err := l.Delete(m, DeleteMode(arg%3)); err != nil {
@@ -87,7 +87,7 @@ func FuzzOps(f *testing.F) {
 				}
 			case 7:
 				if m := pick(arg); m != nil {
-					l.Remove(m)
+					l.remove(m)
 					// Remove leaves children with a parent name that is gone: rebuild as a
 					// load would, then the names must be fixed the way libvirt's callers do.
 					for _, r := range l.roots() {
@@ -95,7 +95,7 @@ func FuzzOps(f *testing.F) {
 					}
 				}
 			case 8:
-				l.RemoveAll()
+				l.removeAll()
 			}
 			checkInvariants(t, l)
 			f := Filter(arg) << (arg % 5) & allowed

@@ -136,7 +136,7 @@ func checkInvariants(t testing.TB, l *List) {
 	if seen != len(l.byName) {
 		t.Fatalf("insertion list has %d moments, index %d", seen, len(l.byName))
 	}
-	if got := l.ForEachDescendant(nil, func(*Moment) {}); got != l.Len() {
+	if got := l.forEachDescendant(nil, func(*Moment) {}); got != l.Len() {
 		t.Fatalf("%d of %d moments reachable from the roots", got, l.Len())
 	}
 	if c := l.Current(); c != nil && l.byName[c.Name()] != c {

@@ -12,7 +12,7 @@
 // libvirt's, it has a hidden metaroot that is the parent of every root, and each [Moment] has a
 // parent, a first child and a next sibling. Linking a moment under a parent prepends it to the
 // parent's child list, so siblings come newest-linked first: that is the order of
-// [Moment.Children], [List.ForEachChild] and of every topological walk.
+// [Moment.Children], List.forEachChild and of every topological walk.
 //
 // # Orders
 //
@@ -83,7 +83,7 @@ type Moment struct {
 // Def returns the moment's definition. The List rewrites Def().Parent when libvirt would
 // (plain delete re-parents children; Create sets the parent). A definition must not be
 // changed while it is in a list: the List reads its name, parent, state, memory and disks
-// when it enters (Add, Create, Redefine, Load); to change a moment, redefine it with a new
+// when it enters (Create, Redefine, Load); to change a moment, redefine it with a new
 // definition. (Its raw XML may be set at any time.)
 func (m *Moment) Def() *conf.Def { return m.def }
 
@@ -91,7 +91,7 @@ func (m *Moment) Def() *conf.Def { return m.def }
 func (m *Moment) Name() string { return m.def.Name }
 
 // Parent returns the moment's parent, or nil for a root (and for a moment added with
-// [List.Add] but not linked yet).
+// List.add but not linked yet).
 func (m *Moment) Parent() *Moment {
 	if m.parent == nil || m.parent.def == nil {
 		return nil

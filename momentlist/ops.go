@@ -11,11 +11,11 @@ import (
 // redefine, delete and revert, with libvirt's rules for the current moment.
 
 // Load replaces the list's content with defs, as a fresh load does (libvirtd starting, or
-// vmoments connecting): every definition is added, then [List.UpdateRelations] links them.
+// vmoments connecting): every definition is added, then List.updateRelations links them.
 //
 // Current: for snapshots, the moment named current ("" for none), set before the relations
 // are rebuilt, so that broken relations clear it, as libvirt does. For checkpoints libvirt
-// persists no current; current is the leaf of a single unbranched chain ([List.FindLeaf]),
+// persists no current; current is the leaf of a single unbranched chain (List.findLeaf),
 // else none, and the current argument is ignored.
 //
 // A duplicate name or a relations problem does not stop the load: the duplicate is skipped,
@@ -23,10 +23,10 @@ import (
 // among them), the list being complete and consistent all the same. A current name that is
 // not in defs is an error too (and there is no current).
 func (l *List) Load(defs []*conf.Def, current string) error {
-	l.RemoveAll()
+	l.removeAll()
 	var errs []error
 	for _, d := range defs {
-		if _, err := l.Add(d); err != nil {
+		if _, err := l.add(d); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -37,10 +37,10 @@ func (l *List) Load(defs []*conf.Def, current string) error {
 			errs = append(errs, errorf(ErrInvalidArg, "current %s %s not found", l.kind, current))
 		}
 	}
-	if err := l.UpdateRelations(); err != nil {
+	if err := l.updateRelations(); err != nil {
 		errs = append(errs, err)
 	} else if l.kind == conf.Checkpoint {
-		if leaf := l.FindLeaf(); leaf != nil {
+		if leaf := l.findLeaf(); leaf != nil {
 			l.setCurrent(leaf, CurrentLoadedLeaf)
 		} else if l.Len() > 0 {
 			l.setCurrent(nil, CurrentLoadBranched)
@@ -67,36 +67,36 @@ func (l *List) Create(d *conf.Def) (*Moment, error) {
 	if l.current != nil {
 		d.Parent = l.current.def.Name
 	}
-	m, err := l.Add(d)
+	m, err := l.add(d)
 	if err != nil {
 		return nil, err
 	}
-	l.LinkParent(m)
+	l.linkParent(m)
 	l.setCurrent(m, CurrentCreated)
 	return m, nil
 }
 
 // Redefine defines a moment from an existing definition (libvirt's REDEFINE): it runs
-// [List.CheckCycles] (so parents must be defined before their children), then replaces the
+// List.checkCycles (so parents must be defined before their children), then replaces the
 // definition of the moment of the same name — keeping its children and its place in
 // insertion order — or adds a new one, and links it under its parent, first in the parent's
 // child list.
 //
-// Current, snapshots: the moment becomes current only when makeCurrent is set (libvirt's
-// VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT). Checkpoints: libvirt's internal rule decides and
-// makeCurrent is ignored: the moment becomes current when its parent is the current
-// checkpoint, or when there is no current checkpoint (spec §3).
-func (l *List) Redefine(d *conf.Def, makeCurrent bool) (*Moment, error) {
+// Current, snapshots: the moment becomes current only with [AsCurrent] (libvirt's
+// VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT). Checkpoints: libvirt's internal rule decides and the
+// option is ignored: the moment becomes current when its parent is the current checkpoint, or
+// when there is no current checkpoint (spec §3).
+func (l *List) Redefine(d *conf.Def, opt RedefineOption) (*Moment, error) {
 	if d == nil {
 		return nil, errorf(ErrInvalidArg, "moment definition is nil")
 	}
 	if d.Name == "" {
 		return nil, errorf(ErrInvalidArg, "a redefined %s must have a name", l.kind)
 	}
-	if err := l.CheckCycles(d); err != nil {
+	if err := l.checkCycles(d); err != nil {
 		return nil, err
 	}
-	update := makeCurrent
+	update := opt == AsCurrent
 	if l.kind == conf.Checkpoint {
 		update = l.current == nil || (d.Parent != "" && d.Parent == l.current.def.Name)
 	}
@@ -108,16 +108,27 @@ func (l *List) Redefine(d *conf.Def, makeCurrent bool) (*Moment, error) {
 		m.def, m.class = d, classify(d)
 	} else {
 		var err error
-		if m, err = l.Add(d); err != nil {
+		if m, err = l.add(d); err != nil {
 			return nil, err
 		}
 	}
-	l.LinkParent(m)
+	l.linkParent(m)
 	if update {
 		l.setCurrent(m, CurrentRedefined)
 	}
 	return m, nil
 }
+
+// RedefineOption says whether [List.Redefine] makes a snapshot current.
+type RedefineOption int
+
+const (
+	// KeepCurrent leaves a redefined snapshot's current as it is (libvirt's redefine without
+	// CREATE_CURRENT); checkpoints follow libvirt's rule either way.
+	KeepCurrent RedefineOption = iota
+	// AsCurrent makes the redefined snapshot current (VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT).
+	AsCurrent
+)
 
 // DeleteMode selects what [List.Delete] removes (libvirt's delete flags CHILDREN and
 // CHILDREN_ONLY; METADATA_ONLY has the same effect on the list as the mode it goes with).
@@ -191,7 +202,7 @@ func (l *List) Delete(m *Moment, mode DeleteMode) error {
 			next = nil
 		}
 	}
-	l.Remove(m)
+	l.remove(m)
 	if next != nil {
 		l.setCurrent(next, CurrentAfterDelete)
 	}
@@ -212,7 +223,7 @@ func (l *List) removeDescendants(m *Moment) {
 		}
 		// Children first: unlink the subtree wholesale, then drop each from the index.
 		d.parent, d.firstChild, d.sibling, d.nchildren = nil, nil, nil, 0
-		l.Remove(d)
+		l.remove(d)
 	}
 	m.firstChild, m.nchildren = nil, 0
 	if currentGone {

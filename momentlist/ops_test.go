@@ -78,19 +78,19 @@ func TestDelete(t *testing.T) {
 // A moment added but never linked can still be deleted.
 func TestDeleteUnlinked(t *testing.T) {
 	l := New(conf.Snapshot)
-	m := ok(l.Add(snap("u", "", "running")))
+	m := ok(l.add(snap("u", "", "running")))
 	if err := l.Delete(m, DeletePlain); err != nil || l.Len() != 0 {
 		t.Fatalf("delete unlinked: %v, len %d", err, l.Len())
 	}
 }
 
 // spec §2 "Redefine": replace keeps children and re-links first in the new parent's list;
-// CheckCycles runs first; parents must come first.
+// checkCycles runs first; parents must come first.
 func TestRedefine(t *testing.T) {
 	l := libvirtExample(t, conf.Snapshot)
 	s6 := l.Find("s6")
 	nd := snap("s6", "s7", "running")
-	m := ok(l.Redefine(nd, false))
+	m := ok(l.Redefine(nd, KeepCurrent))
 	if m != s6 || m.Def() != nd {
 		t.Fatal("redefine did not reuse the moment or replace its definition")
 	}
@@ -106,7 +106,7 @@ func TestRedefine(t *testing.T) {
 	checkInvariants(t, l)
 
 	// would create a cycle: nothing changes
-	_, err := l.Redefine(snap("s7", "s4", "running"), false)
+	_, err := l.Redefine(snap("s7", "s4", "running"), KeepCurrent)
 	if err == nil || err.Error() != "invalid argument: parent s6 would create cycle to s7" {
 		t.Fatalf("cycle: %v", err)
 	}
@@ -115,23 +115,23 @@ func TestRedefine(t *testing.T) {
 	}
 	// non-topological redefine (spec §2: "parent s3 for moment s2 not found")
 	l2 := New(conf.Snapshot)
-	_, err = l2.Redefine(snap("s2", "s3", "running"), false)
+	_, err = l2.Redefine(snap("s2", "s3", "running"), KeepCurrent)
 	if err == nil || err.Error() != "invalid argument: parent s3 for moment s2 not found" {
 		t.Fatalf("child before parent: %v", err)
 	}
-	if _, err := l2.Redefine(snap("s1", "s1", "running"), false); err == nil ||
+	if _, err := l2.Redefine(snap("s1", "s1", "running"), KeepCurrent); err == nil ||
 		err.Error() != "invalid argument: cannot set moment s1 as its own parent" {
 		t.Fatalf("own parent: %v", err)
 	}
 	// a root redefined again stays a root, first among roots
-	ok(l2.Redefine(snap("a", "", "running"), false))
-	ok(l2.Redefine(snap("b", "", "running"), false))
-	ok(l2.Redefine(snap("a", "", "shutoff"), false))
+	ok(l2.Redefine(snap("a", "", "running"), KeepCurrent))
+	ok(l2.Redefine(snap("b", "", "running"), KeepCurrent))
+	ok(l2.Redefine(snap("a", "", "shutoff"), KeepCurrent))
 	if got := names(l2.roots()); got != "a b" {
 		t.Fatalf("roots after re-redefining a: %q", got)
 	}
 	for _, d := range []*conf.Def{nil, snap("", "", "running")} {
-		if _, err := l2.Redefine(d, false); err == nil {
+		if _, err := l2.Redefine(d, KeepCurrent); err == nil {
 			t.Fatalf("Redefine(%v) succeeded", d)
 		}
 	}

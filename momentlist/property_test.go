@@ -73,7 +73,7 @@ func growForest(t *testing.T, r *rand.Rand, kind conf.Kind, n int) *List {
 			if p := randomMoment(r, l); p != nil && r.IntN(5) != 0 {
 				parent = p.Name()
 			}
-			ok(l.Redefine(randomDef(r, kind, newName(), parent), r.IntN(2) == 0))
+			ok(l.Redefine(randomDef(r, kind, newName(), parent), RedefineOption(r.IntN(2))))
 		case op < 62:
 			m := randomMoment(r, l)
 			if m == nil {
@@ -127,7 +127,7 @@ func redefineExisting(t *testing.T, l *List, m *Moment, d *conf.Def) {
 		}
 	}
 	kids := m.NumDescendants()
-	got, err := l.Redefine(d, false)
+	got, err := l.Redefine(d, KeepCurrent)
 	switch {
 	case want != "":
 		if err == nil || err.Error() != want {
@@ -177,7 +177,7 @@ func reload(t *testing.T, r *rand.Rand, l *List) {
 	if l.kind == conf.Snapshot && currentName(l) != cur {
 		t.Fatalf("reload lost snapshot current %q", cur)
 	}
-	if l.kind == conf.Checkpoint && l.Current() != l.FindLeaf() {
+	if l.kind == conf.Checkpoint && l.Current() != l.findLeaf() {
 		t.Fatal("reloaded checkpoint current is not FindLeaf")
 	}
 }
@@ -417,7 +417,7 @@ func (ref *reference) check(t *testing.T, l *List, from *Moment, f Filter) {
 	if g := sortedNames(got); !slices.Equal(g, want) {
 		t.Fatalf("%s Select(%v, %v) = %v, reference %v", ref.kind, from, f, g, want)
 	}
-	if n := ok(l.Count(from, f)); n != len(got) {
+	if n := ok(l.count(from, f)); n != len(got) {
 		t.Fatalf("Count(%v, %v) = %d, Select %d", from, f, n, len(got))
 	}
 }

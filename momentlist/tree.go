@@ -10,8 +10,8 @@ import (
 // Unlike libvirt's, every primitive leaves the List consistent on its own: no dangling
 // parent, child or current pointer is ever observable.
 
-// Add adds a moment for d, not linked to any parent yet (libvirt's virDomainMomentAssignDef):
-// call [List.LinkParent] or [List.UpdateRelations] next. Until then, as in libvirt (whose hash
+// add adds a moment for d, not linked to any parent yet (libvirt's virDomainMomentAssignDef):
+// call List.linkParent or List.updateRelations next. Until then, as in libvirt (whose hash
 // walk sees it), the moment is listed only by the domain-level walk in insertion order, not
 // by the tree walks. An empty name fails ([ErrInvalidArg]: "" is a root's parent name); a
 // name already in the list fails with libvirt's message
@@ -19,7 +19,7 @@ import (
 //
 // [List.Create], [List.Redefine] and [List.Load] add and link in one step; use them unless
 // you are mirroring libvirt's primitives one by one.
-func (l *List) Add(d *conf.Def) (*Moment, error) {
+func (l *List) add(d *conf.Def) (*Moment, error) {
 	if d == nil {
 		return nil, errorf(ErrInvalidArg, "moment definition is nil")
 	}
@@ -41,14 +41,14 @@ func (l *List) Add(d *conf.Def) (*Moment, error) {
 	return m, nil
 }
 
-// LinkParent links m under the moment named by m.Def().Parent, or makes it a root when there
+// linkParent links m under the moment named by m.Def().Parent, or makes it a root when there
 // is no such moment (libvirt's virDomainMomentLinkParent, which only warns "moment %s lacks
 // parent %s"). m becomes the first of its new parent's children. A moment already linked is
 // unlinked first. A parent that would close a cycle (m itself or one of m's descendants) is
 // treated like a missing one: m becomes a root.
 //
 // It reports whether the named parent was found and used ("" counts as found).
-func (l *List) LinkParent(m *Moment) bool {
+func (l *List) linkParent(m *Moment) bool {
 	l.owns(m, "LinkParent")
 	if m.parent != nil {
 		dropParent(m)
@@ -124,12 +124,12 @@ func moveChildren(from, to *Moment) {
 	from.firstChild, from.nchildren = nil, 0
 }
 
-// Remove removes m from the list (libvirt's virDomainMomentObjListRemove) and reports whether
+// remove removes m from the list (libvirt's virDomainMomentObjListRemove) and reports whether
 // it was the current moment (current is then cleared). Where libvirt leaves the relations to
 // its callers, Remove also unlinks m from its parent and makes m's children roots, the state
 // libvirt's UpdateRelations gives to moments whose parent is missing; their Def().Parent still
 // names m. Use [List.Delete] for libvirt's delete, which re-parents children.
-func (l *List) Remove(m *Moment) (wasCurrent bool) {
+func (l *List) remove(m *Moment) (wasCurrent bool) {
 	l.owns(m, "Remove")
 	if m.parent != nil {
 		dropParent(m)
@@ -156,13 +156,13 @@ func (l *List) Remove(m *Moment) (wasCurrent bool) {
 	return false
 }
 
-// RemoveAll empties the list (libvirt's virDomainMomentObjListRemoveAll).
+// removeAll empties the list (libvirt's virDomainMomentObjListRemoveAll).
 //
 // libvirt's does not reset current: its callers clear current before (or never look at it
 // again), so the pointer it leaves dangling is never used. Here a current pointer to a removed
 // moment must never be observable, so RemoveAll clears current too; the end state libvirt's
 // callers see is the same.
-func (l *List) RemoveAll() {
+func (l *List) removeAll() {
 	for m := l.first; m != nil; {
 		next := m.next
 		*m = Moment{def: m.def}
@@ -174,7 +174,7 @@ func (l *List) RemoveAll() {
 	l.setCurrent(nil, CurrentNone)
 }
 
-// UpdateRelations rebuilds every parent/child link from the definitions' parent names
+// updateRelations rebuilds every parent/child link from the definitions' parent names
 // (libvirt's virDomainMomentUpdateRelations, used after loading). A moment whose parent is
 // missing becomes a root (libvirt warns "moment %s lacks parent %s"); in each cycle of parent
 // names, the moment processed last becomes a root (libvirt warns "moment %s in circular
@@ -184,7 +184,7 @@ func (l *List) RemoveAll() {
 // libvirt processes moments in hash order; here they are processed in insertion order, so a
 // cycle is broken at the moment added last, and siblings end up newest-added first. It runs in
 // O(n): cycles are found by one colouring pass instead of libvirt's walk up from every moment.
-func (l *List) UpdateRelations() error {
+func (l *List) updateRelations() error {
 	l.metaroot = Moment{}
 	// 1: resolve parent names; missing ones make roots.
 	missing := 0
@@ -252,7 +252,7 @@ func (l *List) UpdateRelations() error {
 	return &RelationsError{Kind: l.kind, Problems: problems}
 }
 
-// RelationsError is returned by [List.UpdateRelations] and [List.Load] when some moments had
+// RelationsError is returned by List.updateRelations and [List.Load] when some moments had
 // to become roots. The tree is still complete and consistent; only those moments lost their
 // recorded parent.
 type RelationsError struct {
@@ -281,7 +281,7 @@ func (e *RelationsError) Is(target error) bool { return target == ErrInconsisten
 // Unwrap returns the individual problems.
 func (e *RelationsError) Unwrap() []error { return e.Problems }
 
-// CheckCycles checks that d can be (re)defined with its parent (libvirt's
+// checkCycles checks that d can be (re)defined with its parent (libvirt's
 // virDomainMomentCheckCycles, used by redefine), with libvirt's messages:
 //   - "cannot set moment %s as its own parent";
 //   - "parent %s for moment %s not found" (a redefine must be topological: parents first);
@@ -291,7 +291,7 @@ func (e *RelationsError) Unwrap() []error { return e.Problems }
 // Ancestors are walked by their parent names, as libvirt does; a missing ancestor ends the
 // walk (libvirt only warns "moments are inconsistent"), and so does a walk longer than the
 // list (parent names that already loop, which would hang libvirt).
-func (l *List) CheckCycles(d *conf.Def) error {
+func (l *List) checkCycles(d *conf.Def) error {
 	if d.Parent == "" {
 		return nil
 	}
@@ -314,11 +314,11 @@ func (l *List) CheckCycles(d *conf.Def) error {
 	return nil
 }
 
-// ForEachChild calls fn for each direct child of m in child-list order (the roots when m is
+// forEachChild calls fn for each direct child of m in child-list order (the roots when m is
 // nil) and returns how many it visited (libvirt's virDomainMomentForEachChild). As in libvirt,
 // the next child is looked up before fn runs, so fn may delete or move the child it is given;
 // it must not change the other children.
-func (l *List) ForEachChild(m *Moment, fn func(*Moment)) int {
+func (l *List) forEachChild(m *Moment, fn func(*Moment)) int {
 	if m == nil {
 		m = &l.metaroot
 	} else {
@@ -334,12 +334,12 @@ func (l *List) ForEachChild(m *Moment, fn func(*Moment)) int {
 	return n
 }
 
-// ForEachDescendant calls fn for every moment below m (every linked moment when m is nil) in
+// forEachDescendant calls fn for every moment below m (every linked moment when m is nil) in
 // pre-order: each moment before its subtree, siblings in child-list order (libvirt's
 // virDomainMomentForEachDescendant). m itself is not visited. It returns the number visited.
 // fn must not change the list (libvirt's lets it delete the visited moment, because its
 // removal leaves the links in place; here removal re-links, so collect first, then change).
-func (l *List) ForEachDescendant(m *Moment, fn func(*Moment)) int {
+func (l *List) forEachDescendant(m *Moment, fn func(*Moment)) int {
 	if m == nil {
 		m = &l.metaroot
 	} else {
@@ -370,10 +370,10 @@ func walkPreOrder(top *Moment, fn func(*Moment)) {
 	}
 }
 
-// FindLeaf returns the leaf of the tree when the tree is one unbranched chain (exactly one
+// findLeaf returns the leaf of the tree when the tree is one unbranched chain (exactly one
 // root, every moment at most one child), else nil (libvirt's virDomainMomentFindLeaf; the
 // checkpoint load rule).
-func (l *List) FindLeaf() *Moment {
+func (l *List) findLeaf() *Moment {
 	if l.metaroot.nchildren != 1 {
 		return nil
 	}

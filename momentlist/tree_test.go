@@ -12,15 +12,15 @@ import (
 // linked.
 func TestAddDuplicate(t *testing.T) {
 	l := New(conf.Snapshot)
-	m := ok(l.Add(snap("s1", "", "running")))
+	m := ok(l.add(snap("s1", "", "running")))
 	if m.parent != nil || m.Parent() != nil || l.Len() != 1 {
 		t.Fatalf("Add linked the moment or miscounted: parent %v len %d", m.parent, l.Len())
 	}
-	_, err := l.Add(snap("s1", "", "shutoff"))
+	_, err := l.add(snap("s1", "", "shutoff"))
 	if err == nil || err.Error() != "operation failed: domain moment s1 already exists" {
 		t.Fatalf("duplicate Add: %v", err)
 	}
-	if _, err := l.Add(nil); err == nil {
+	if _, err := l.add(nil); err == nil {
 		t.Fatal("Add(nil) succeeded")
 	}
 	if l.Find("s1") != m || l.Find("nope") != nil {
@@ -32,14 +32,14 @@ func TestAddDuplicate(t *testing.T) {
 // linked first).
 func TestLinkParent(t *testing.T) {
 	l := New(conf.Snapshot)
-	a := ok(l.Add(snap("a", "", "running")))
-	if !l.LinkParent(a) {
+	a := ok(l.add(snap("a", "", "running")))
+	if !l.linkParent(a) {
 		t.Fatal("root link reported a missing parent")
 	}
 	var kids []*Moment
 	for _, n := range []string{"b", "c", "d"} {
-		m := ok(l.Add(snap(n, "a", "running")))
-		if !l.LinkParent(m) {
+		m := ok(l.add(snap(n, "a", "running")))
+		if !l.linkParent(m) {
 			t.Fatalf("%s: parent a not found", n)
 		}
 		kids = append(kids, m)
@@ -47,8 +47,8 @@ func TestLinkParent(t *testing.T) {
 	if got := names(a.Children()); got != "d c b" {
 		t.Fatalf("children %q, want newest-linked first \"d c b\"", got)
 	}
-	orphan := ok(l.Add(snap("o", "gone", "running")))
-	if l.LinkParent(orphan) {
+	orphan := ok(l.add(snap("o", "gone", "running")))
+	if l.linkParent(orphan) {
 		t.Fatal("missing parent reported found")
 	}
 	if orphan.Parent() != nil || names(l.roots()) != "o a" {
@@ -56,21 +56,21 @@ func TestLinkParent(t *testing.T) {
 	}
 	// relinking a linked moment moves it (first in the new list)
 	kids[0].def.Parent = "c"
-	l.LinkParent(kids[0])
+	l.linkParent(kids[0])
 	if names(a.Children()) != "d c" || names(kids[1].Children()) != "b" {
 		t.Fatalf("relink: a has %q, c has %q", names(a.Children()), names(kids[1].Children()))
 	}
 	// a parent that would close a cycle (own descendant, or itself) makes a root
 	a.def.Parent = "b"
-	if l.LinkParent(a) || a.Parent() != nil {
+	if l.linkParent(a) || a.Parent() != nil {
 		t.Fatal("cycle through a descendant was linked")
 	}
 	a.def.Parent = "a"
-	if l.LinkParent(a) || a.Parent() != nil {
+	if l.linkParent(a) || a.Parent() != nil {
 		t.Fatal("self parent was linked")
 	}
 	a.def.Parent = ""
-	l.LinkParent(a)
+	l.linkParent(a)
 	orphan.def.Parent = ""
 	checkInvariants(t, l)
 }
@@ -81,7 +81,7 @@ func (l *List) roots() []*Moment { return l.metaroot.Children() }
 func TestRemove(t *testing.T) {
 	l := load(t, conf.Snapshot, "b", snap("a", "", "running"), snap("b", "a", "running"), snap("c", "b", "running"))
 	b := l.Find("b")
-	if !l.Remove(b) {
+	if !l.remove(b) {
 		t.Fatal("Remove of current reported false")
 	}
 	if l.Current() != nil || l.CurrentRule() != CurrentNone || l.Find("b") != nil || l.Len() != 2 {
@@ -91,16 +91,16 @@ func TestRemove(t *testing.T) {
 	if c.Parent() != nil || names(l.roots()) != "c a" || c.Def().Parent != "b" {
 		t.Fatalf("child of removed: parent %v, roots %q, Def.Parent %q", c.Parent(), names(l.roots()), c.Def().Parent)
 	}
-	if l.Remove(c) {
+	if l.remove(c) {
 		t.Fatal("Remove of non-current reported true")
 	}
 	if names(l.All()) != "a" {
 		t.Fatalf("All = %q", names(l.All()))
 	}
-	mustPanic(t, "Remove twice", func() { l.Remove(c) })
+	mustPanic(t, "Remove twice", func() { l.remove(c) })
 	// a moment added but never linked can be removed
-	u := ok(l.Add(snap("u", "", "running")))
-	l.Remove(u)
+	u := ok(l.add(snap("u", "", "running")))
+	l.remove(u)
 	checkInvariants(t, l)
 }
 
@@ -108,7 +108,7 @@ func TestRemove(t *testing.T) {
 func TestRemoveAll(t *testing.T) {
 	l := libvirtExample(t, conf.Snapshot)
 	old := l.Find("s8")
-	l.RemoveAll()
+	l.removeAll()
 	if l.Len() != 0 || l.Current() != nil || len(l.roots()) != 0 || len(l.All()) != 0 {
 		t.Fatalf("RemoveAll left len %d current %v", l.Len(), l.Current())
 	}
@@ -151,10 +151,10 @@ func TestUpdateRelations(t *testing.T) {
 			l := New(conf.Snapshot)
 			var cur *Moment
 			for _, d := range tt.defs {
-				cur = ok(l.Add(d))
+				cur = ok(l.add(d))
 			}
 			l.SetCurrent(cur)
-			err := l.UpdateRelations()
+			err := l.updateRelations()
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -182,7 +182,7 @@ func TestUpdateRelations(t *testing.T) {
 				t.Fatalf("topological %q, want %q", got, tt.wantTopo)
 			}
 			// running it again gives the same tree (relations are reset first)
-			_ = l.UpdateRelations()
+			_ = l.updateRelations()
 			if got := names(ok(l.Select(nil, Topological))); got != tt.wantTopo {
 				t.Fatalf("second run: topological %q, want %q", got, tt.wantTopo)
 			}
@@ -211,7 +211,7 @@ func TestCheckCycles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := load(t, conf.Snapshot, "", base...)
-			err := l.CheckCycles(snap(tt.def, tt.parent, "running"))
+			err := l.checkCycles(snap(tt.def, tt.parent, "running"))
 			if (err == nil) != (tt.want == "") || err != nil && err.Error() != tt.want {
 				t.Fatalf("CheckCycles(%s parent %q) = %v, want %q", tt.def, tt.parent, err, tt.want)
 			}
@@ -220,14 +220,14 @@ func TestCheckCycles(t *testing.T) {
 	t.Run("missing ancestor only warns", func(t *testing.T) {
 		l := New(conf.Snapshot)
 		l.Load([]*conf.Def{snap("b", "gone", "running")}, "")
-		if err := l.CheckCycles(snap("x", "b", "running")); err != nil {
+		if err := l.checkCycles(snap("x", "b", "running")); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("looping names end", func(t *testing.T) {
 		l := New(conf.Snapshot)
 		l.Load([]*conf.Def{snap("p", "q", "running"), snap("q", "p", "running")}, "")
-		if err := l.CheckCycles(snap("x", "p", "running")); err != nil {
+		if err := l.checkCycles(snap("x", "p", "running")); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -257,9 +257,9 @@ func TestForEach(t *testing.T) {
 		from := l.Find(tt.from)
 		var n int
 		if tt.descendants {
-			n = l.ForEachDescendant(from, collect)
+			n = l.forEachDescendant(from, collect)
 		} else {
-			n = l.ForEachChild(from, collect)
+			n = l.forEachChild(from, collect)
 		}
 		if names(got) != tt.want || n != len(got) {
 			t.Errorf("from %q descendants %v: %q (count %d), want %q", tt.from, tt.descendants, names(got), n, tt.want)
@@ -294,7 +294,7 @@ func TestFindLeaf(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l := load(t, conf.Checkpoint, "", tt.defs...)
 			got := ""
-			if leaf := l.FindLeaf(); leaf != nil {
+			if leaf := l.findLeaf(); leaf != nil {
 				got = leaf.Name()
 			}
 			if got != tt.want {
@@ -312,10 +312,10 @@ func TestForeignMoment(t *testing.T) {
 	for name, fn := range map[string]func(){
 		"SetCurrent":        func() { l.SetCurrent(m) },
 		"Revert":            func() { l.Revert(m) },
-		"LinkParent":        func() { l.LinkParent(m) },
-		"Remove":            func() { l.Remove(m) },
-		"ForEachChild":      func() { l.ForEachChild(m, func(*Moment) {}) },
-		"ForEachDescendant": func() { l.ForEachDescendant(m, func(*Moment) {}) },
+		"LinkParent":        func() { l.linkParent(m) },
+		"Remove":            func() { l.remove(m) },
+		"ForEachChild":      func() { l.forEachChild(m, func(*Moment) {}) },
+		"ForEachDescendant": func() { l.forEachDescendant(m, func(*Moment) {}) },
 	} {
 		mustPanic(t, name, fn)
 	}
@@ -344,7 +344,7 @@ func mustPanic(t *testing.T, what string, fn func()) {
 // child it is given (libvirt's test driver deletes that way).
 func TestForEachChildDeleting(t *testing.T) {
 	l := libvirtExample(t, conf.Snapshot)
-	n := l.ForEachChild(l.Find("s3"), func(c *Moment) {
+	n := l.forEachChild(l.Find("s3"), func(c *Moment) {
 		if err := l.Delete(c, DeleteChildren); err != nil {
 			t.Fatal(err)
 		}
