@@ -42,27 +42,31 @@
 //		_ "github.com/vmoments/vmoments/driver/test"
 //	)
 //
-// A driver opened with readOnly reads through read-only libvirt connections and refuses changes
-// with [ErrReadOnly]. Otherwise reads still go through a read-only connection and the first change
-// (or the first [Domain.XML] with [XMLSecure]) opens a read-write one (the QEMU driver); the test driver keeps exactly one connection for its
+// A driver opened [ReadOnly] reads through read-only libvirt connections and refuses changes
+// with [ErrReadOnly]. Opened [ReadWrite], reads still go through a read-only connection and the
+// first change (or the first [Reader.XML] with [XMLSecure]) opens a read-write one (the QEMU
+// driver; [ConnectWrite] opens it at once); the test driver keeps exactly one connection for its
 // whole life, because the test driver's state lives in that connection. A QEMU driver whose
-// connection breaks during a load (libvirtd restarted) retries the load once on a new connection.
+// connection breaks during a load (libvirtd restarted) retries the load once on a new
+// connection. The empty URI is libvirt's default, resolved by libvirt ([Probe]).
 //
-// [Driver.Domain] returns a new handle on every call, with lists of its own: keep the handle to
-// refresh incrementally; a new handle loads afresh (that is how a test compares with a fresh
-// load).
+// [Driver.Domains] lists the connection's domains; [Driver.Domain] looks one up by numeric ID,
+// UUID or name (as virsh does) and returns a new handle on every call, with lists of its own:
+// keep the handle to refresh incrementally; a new handle loads afresh (that is how a test
+// compares with a fresh load). A program that only reads can take the [Reader] half of a
+// [Domain].
 //
 // # Worked example
 //
 // List the current checkpoint of each disk of a running guest, then the leaves of its snapshot
 // tree below the snapshot "base":
 //
-//	drv, err := driver.Open(ctx, "qemu:///system", true)
+//	drv, err := driver.Open(ctx, "qemu:///system", driver.ReadOnly)
 //	if err != nil {
 //		return err
 //	}
 //	defer drv.Close()
-//	dom, err := drv.Domain(ctx, "guest1") // a name or a UUID
+//	dom, err := drv.Domain(ctx, "guest1") // a name, a UUID or a running domain's ID
 //	if err != nil {
 //		return err
 //	}
@@ -79,24 +83,28 @@
 //
 // # Errors
 //
-// Every error from libvirt is returned as an [*Error]: libvirt's message verbatim, prefixed with
+// Every error is an [*Error]: libvirt's message verbatim for libvirt's failures, prefixed with
 // the URI, the domain and the moment it was about:
 //
 //	qemu:///system: domain "guest1": snapshot "s1": Requested operation is not valid: ...
 //
-// The libvirt error itself (libvirt.org/go/libvirt.Error) stays reachable with errors.As, so
-// callers can test its Code. Where the failure is a limit of the driver rather than of libvirt
-// (the test driver refuses some flags, and snapshots next to checkpoints), a sentence saying so
-// follows libvirt's message. A moment the loaded list lacks gives libvirt's wording too ("no
-// domain snapshot with matching name 's1'") and wraps [ErrNotFound].
+// The failures a caller must tell apart match a class with errors.Is, whatever call returned
+// them: [ErrDomainNotFound] and [ErrMomentNotFound] (both [ErrNotFound]), [ErrReadOnly],
+// [ErrClosed], [ErrUnsupportedURI], [ErrConnection], and the context's own error for a canceled
+// or expired ctx. The libvirt error itself (libvirt.org/go/libvirt.Error) stays reachable with
+// errors.As for callers that want its Code; nothing else needs libvirt's bindings. Where the
+// failure is a limit of the driver rather than of libvirt (the test driver refuses some flags,
+// and snapshots next to checkpoints), a sentence saying so follows libvirt's message, and
+// [Driver.Capabilities] says so up front. A moment the loaded list lacks gives libvirt's wording
+// too ("no domain snapshot with matching name 's1'").
 //
 // # Concurrency
 //
 // Drivers and domains are safe for concurrent use by several goroutines: each domain guards its
-// lists with its own mutex. Moments returned by [Domain.List] and [Domain.Current] belong to an
+// lists with its own mutex. Moments returned by [Reader.List] and [Reader.Current] belong to an
 // immutable copy of the list that the driver never changes again (a change or a refresh builds a
 // new copy), so they can be read at leisure; callers must not modify their definitions, which
-// are shared with other callers. [Domain.Moments] returns a private copy the caller owns.
+// are shared with other callers. [Reader.Moments] returns a private copy the caller owns.
 package driver
 
 import (
@@ -108,23 +116,121 @@ import (
 
 // Driver is an open connection to one libvirt URI.
 type Driver interface {
-	// URI is the URI the driver was opened with.
+	// URI is the URI the driver was opened with (for the default URI "", the one libvirt
+	// resolved it to).
 	URI() string
-	// Domain looks a domain up by name or by UUID. Every call returns a new handle with its own
-	// loaded lists (a handle that is kept refreshes incrementally; a new handle loads afresh).
-	Domain(ctx context.Context, nameOrUUID string) (Domain, error)
-	// Close closes the driver's libvirt connections. Domains obtained from it stop working.
+	// Domains lists the connection's domains, active and inactive (virConnectListAllDomains),
+	// sorted by name.
+	Domains(ctx context.Context) ([]DomainInfo, error)
+	// Domain looks a domain up as virsh does: a running domain's numeric ID, then a UUID, then
+	// a name. Every call returns a new handle with its own loaded lists (a handle that is kept
+	// refreshes incrementally; a new handle loads afresh). An unknown domain is an error that
+	// matches [ErrDomainNotFound] (and [ErrNotFound]).
+	Domain(ctx context.Context, ref string) (Domain, error)
+	// Versions returns the libvirt versions on both ends of the connection.
+	Versions(ctx context.Context) (Versions, error)
+	// Capabilities says which of libvirt's flags and combinations the driver accepts.
+	Capabilities() Capabilities
+	// Close closes the driver's libvirt connections. Domains obtained from it stop working:
+	// their calls then fail with [ErrClosed].
 	Close() error
 }
 
-// Domain serves the moments of one libvirt domain.
+// DomainInfo is one domain of a connection, as [Driver.Domains] lists it.
+type DomainInfo struct {
+	Name string
+	UUID string
+	// ID is the running domain's numeric ID, -1 when it is not running.
+	ID    int
+	State DomainState
+}
+
+// DomainState is libvirt's virDomainState, same numbers.
+type DomainState int
+
+// libvirt's domain states.
+const (
+	DomainNoState DomainState = iota
+	DomainRunning
+	DomainBlocked
+	DomainPaused
+	DomainShutdown
+	DomainShutoff
+	DomainCrashed
+	DomainPMSuspended
+)
+
+// String returns the state in virsh's words (virsh domstate): "running", "shut off", ...
+func (s DomainState) String() string {
+	switch s {
+	case DomainNoState:
+		return "no state"
+	case DomainRunning:
+		return "running"
+	case DomainBlocked:
+		return "idle"
+	case DomainPaused:
+		return "paused"
+	case DomainShutdown:
+		return "in shutdown"
+	case DomainShutoff:
+		return "shut off"
+	case DomainCrashed:
+		return "crashed"
+	case DomainPMSuspended:
+		return "pmsuspended"
+	}
+	return "unknown"
+}
+
+// Versions are the libvirt versions of a connection, as "9.0.0".
+type Versions struct {
+	// Library is the libvirt client library this process runs with.
+	Library string
+	// Daemon is the libvirt of the daemon behind the URI ("" if it cannot be asked); for
+	// libvirt's test driver, which runs in this process, the library's.
+	Daemon string
+}
+
+// CanDelete reports whether the driver accepts every flag of a delete of kind.
+func (c Capabilities) CanDelete(kind conf.Kind, flags DeleteFlags) bool {
+	have := c.SnapshotDelete
+	if kind == conf.Checkpoint {
+		have = c.CheckpointDelete
+	}
+	return flags&^have == 0
+}
+
+// Capabilities say which of libvirt's flags and combinations a driver accepts. libvirt's QEMU
+// driver accepts every flag; libvirt's test driver fewer (driver/test says which). Callers that
+// must work with every driver ask before they choose a flag; the conformance suite skips what a
+// driver declares it cannot do.
+type Capabilities struct {
+	// SnapshotCreate, SnapshotDelete, SnapshotRevert, CheckpointCreate and CheckpointDelete
+	// are the flags the driver accepts for those calls.
+	SnapshotCreate   SnapshotCreateFlags
+	SnapshotDelete   DeleteFlags
+	SnapshotRevert   RevertFlags
+	CheckpointCreate CheckpointCreateFlags
+	CheckpointDelete DeleteFlags
+	// MixedKinds says a domain may have snapshots and checkpoints at the same time.
+	MixedKinds bool
+	// InactiveCheckpoints says checkpoints can be redefined on a domain that is not running.
+	InactiveCheckpoints bool
+}
+
+// Reader is the reading half of a domain: its moments as libvirt has them, loaded once and
+// refreshed on every later call.
 //
 // Every kind-taking method accepts conf.Snapshot and conf.Checkpoint. Moment names are the names
-// libvirt knows; from == "" means the domain level (libvirt's "no from").
-type Domain interface {
+// libvirt knows; from == "" means the domain level (libvirt's "no from"). A moment the domain
+// lacks is an error that matches [ErrMomentNotFound] (and [ErrNotFound]).
+type Reader interface {
 	// Name is the domain's name; UUID its UUID in the usual 36-character form.
 	Name() string
 	UUID() string
+	// Driver is the driver the domain was looked up on (its URI, versions, capabilities).
+	Driver() Driver
 
 	// List loads the moments of kind (or refreshes them: libvirt is asked for the names again,
 	// unseen ones are fetched, gone ones dropped) and returns those f selects below from, with
@@ -142,12 +248,18 @@ type Domain interface {
 	// XML asks libvirt for one moment's XML now (virDomainSnapshotGetXMLDesc /
 	// virDomainCheckpointGetXMLDesc) with libvirt's XML flags. libvirt gives XMLSecure's
 	// security-sensitive parts only on a read-write connection: a driver opened read-write asks
-	// through its read-write connection for it (as virsh does unless -r), a read-only one gets
-	// libvirt's refusal ("operation forbidden: ... with secure flag") with a hint.
+	// through its read-write connection for it (as virsh does unless -r); on a read-only one the
+	// refusal ("operation forbidden: ... with secure flag") matches [ErrReadOnly].
 	XML(ctx context.Context, kind conf.Kind, name string, flags XMLFlags) (string, error)
 	// Reload drops the loaded list of kind and loads it again in full. For checkpoints the
 	// current one then follows the fresh-load rule, as after a libvirtd restart.
 	Reload(ctx context.Context, kind conf.Kind) error
+}
+
+// Domain serves the moments of one libvirt domain: the [Reader] and the changes. Every change
+// on a driver opened [ReadOnly] fails with an error that matches [ErrReadOnly].
+type Domain interface {
+	Reader
 
 	// CreateSnapshot creates a snapshot from XML with libvirt's flags (virDomainSnapshotCreateXML),
 	// including redefinition (SnapshotCreateRedefine, with SnapshotCreateCurrent to make it

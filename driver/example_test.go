@@ -22,7 +22,7 @@ import (
 func ExampleOpen() {
 	ctx := context.Background()
 	demo, _ := filepath.Abs("../examples/demo.xml")
-	drv, err := driver.Open(ctx, "test://"+demo, true)
+	drv, err := driver.Open(ctx, "test://"+demo, driver.ReadOnly)
 	if err != nil {
 		log.Fatal(err)
 	}

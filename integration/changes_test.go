@@ -25,7 +25,7 @@ func TestChangesThroughDriver(t *testing.T) {
 	g.Start()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	drv, err := driver.Open(ctx, systemURI, false)
+	drv, err := driver.Open(ctx, systemURI, driver.ReadWrite)
 	if err != nil {
 		t.Fatalf("open %s: %v", systemURI, err)
 	}

@@ -37,7 +37,7 @@ func TestConcurrentUse(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	drv, err := driver.Open(ctx, uri, false)
+	drv, err := driver.Open(ctx, uri, driver.ReadWrite)
 	if err != nil {
 		t.Fatalf("open %s: %v", uri, err)
 	}

@@ -43,7 +43,7 @@ func runConformance(t *testing.T, uri string, g *guest, listEvery int) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	drv, err := driver.Open(ctx, uri, true)
+	drv, err := driver.Open(ctx, uri, driver.ReadOnly)
 	if err != nil {
 		t.Fatalf("open %s: %v", uri, err)
 	}

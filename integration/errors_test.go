@@ -24,7 +24,7 @@ func TestErrors(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rw, err := driver.Open(ctx, systemURI, false)
+	rw, err := driver.Open(ctx, systemURI, driver.ReadWrite)
 	if err != nil {
 		t.Fatalf("open %s: %v", systemURI, err)
 	}
@@ -103,7 +103,7 @@ func TestErrors(t *testing.T) {
 	}
 
 	t.Run("read-only", func(t *testing.T) {
-		ro, err := driver.Open(ctx, systemURI, true)
+		ro, err := driver.Open(ctx, systemURI, driver.ReadOnly)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -39,7 +39,7 @@ func TestLibvirtBugs(t *testing.T) {
 	conn := connect(t, d.URI)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	drv, err := driver.Open(ctx, d.URI, false)
+	drv, err := driver.Open(ctx, d.URI, driver.ReadWrite)
 	if err != nil {
 		t.Fatalf("open %s: %v", d.URI, err)
 	}

@@ -34,7 +34,7 @@ func TestPerDiskCurrent(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	drv, err := driver.Open(ctx, systemURI, true)
+	drv, err := driver.Open(ctx, systemURI, driver.ReadOnly)
 	if err != nil {
 		t.Fatalf("open %s: %v", systemURI, err)
 	}

@@ -52,7 +52,7 @@ func TestRemoteURI(t *testing.T) {
 	}
 	lists := map[string]map[conf.Kind]*momentlist.List{}
 	for _, uri := range []string{d.URI, d.LocalURI} {
-		drv, err := driver.Open(ctx, uri, true)
+		drv, err := driver.Open(ctx, uri, driver.ReadOnly)
 		if err != nil {
 			t.Fatalf("open %s: %v", uri, err)
 		}
@@ -128,7 +128,7 @@ func TestRestartDuringLoad(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	drv, err := driver.Open(ctx, d.URI, true)
+	drv, err := driver.Open(ctx, d.URI, driver.ReadOnly)
 	if err != nil {
 		t.Fatalf("open %s: %v", d.URI, err)
 	}

@@ -58,7 +58,7 @@ func TestTwentyThousandSnapshots(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	drv, err := driver.Open(ctx, systemURI, true)
+	drv, err := driver.Open(ctx, systemURI, driver.ReadOnly)
 	if err != nil {
 		t.Fatalf("open %s: %v", systemURI, err)
 	}
@@ -193,7 +193,7 @@ func TestDeletedDuringLoad(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	drv, err := driver.Open(ctx, systemURI, true)
+	drv, err := driver.Open(ctx, systemURI, driver.ReadOnly)
 	if err != nil {
 		t.Fatalf("open %s: %v", systemURI, err)
 	}

@@ -118,7 +118,7 @@ func diffViews(want, got string) string {
 
 func openRW(t *testing.T, uri, name string) (driver.Driver, driver.Domain) {
 	t.Helper()
-	drv, err := driver.Open(context.Background(), uri, false)
+	drv, err := driver.Open(context.Background(), uri, driver.ReadWrite)
 	if err != nil {
 		t.Fatalf("open %s: %v", uri, err)
 	}
@@ -454,7 +454,7 @@ func TestTransferCopyRemoveSource(t *testing.T) {
 		want[k] = transferViews(t, systemURI, g, src, k)
 	}
 
-	if _, err := driver.Open(ctx, "qemu+tcp://127.0.0.1:1/system", false); err == nil {
+	if _, err := driver.Open(ctx, "qemu+tcp://127.0.0.1:1/system", driver.ReadWrite); err == nil {
 		t.Fatal("an unreachable URI opened")
 	}
 	for _, k := range []conf.Kind{conf.Snapshot, conf.Checkpoint} {

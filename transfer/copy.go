@@ -36,7 +36,7 @@ type CopyResult struct {
 // stay complete.
 func Copy(ctx context.Context, src, dst driver.Domain, opts CopyOptions) (*CopyResult, error) {
 	start := time.Now()
-	if su, du := uriOf(src), uriOf(dst); su != "" && strings.EqualFold(su, du) {
+	if su, du := src.Driver().URI(), dst.Driver().URI(); su != "" && strings.EqualFold(su, du) {
 		// Copying onto itself would skip everything, and RemoveSource would then delete the
 		// only copy.
 		return nil, fmt.Errorf("copy: the source and the destination are the same connection (%s)", su)
@@ -90,12 +90,4 @@ func RemoveMetadata(ctx context.Context, dom driver.Domain, m *Manifest, progres
 		progress.report("remove source", n, len(m.Moments))
 	}
 	return n, nil
-}
-
-// uriOf is the URI of the domain's connection, "" when the domain does not say.
-func uriOf(dom driver.Domain) string {
-	if u, ok := dom.(interface{ URI() string }); ok {
-		return u.URI()
-	}
-	return ""
 }

@@ -41,8 +41,8 @@
 //
 // Move a guest's moments to a new host before `virsh migrate`:
 //
-//	src, _ := driver.Open(ctx, "qemu:///system", false)
-//	dst, _ := driver.Open(ctx, "qemu+ssh://new-host/system", false)
+//	src, _ := driver.Open(ctx, "qemu:///system", driver.ReadWrite)
+//	dst, _ := driver.Open(ctx, "qemu+ssh://new-host/system", driver.ReadWrite)
 //	from, _ := src.Domain(ctx, "guest1")
 //	to, _ := dst.Domain(ctx, from.UUID()) // defined there with the same UUID
 //	res, err := transfer.Copy(ctx, from, to, transfer.CopyOptions{RemoveSource: true})

@@ -9,8 +9,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"libvirt.org/go/libvirt"
-
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
 	"github.com/vmoments/vmoments/momentlist"
@@ -41,7 +39,7 @@ func (p ProgressFunc) report(phase string, done, total int) {
 
 // Export writes the moments of dom to path (a directory, created or empty, or a new .tar file)
 // and returns the manifest it wrote.
-func Export(ctx context.Context, dom driver.Domain, path string, opts ExportOptions) (*Manifest, error) {
+func Export(ctx context.Context, dom driver.Reader, path string, opts ExportOptions) (*Manifest, error) {
 	sink, err := CreateSink(path)
 	if err != nil {
 		return nil, err
@@ -64,25 +62,27 @@ func Export(ctx context.Context, dom driver.Domain, path string, opts ExportOpti
 // virDomainCheckpointGetXMLDesc, with SECURE if asked), which is what redefinition takes back.
 // The moments of each kind are listed in topological order; the current snapshot and the
 // checkpoint current (with its rule) are recorded.
-func ExportTo(ctx context.Context, dom driver.Domain, sink Sink, opts ExportOptions) (*Manifest, error) {
+func ExportTo(ctx context.Context, dom driver.Reader, sink Sink, opts ExportOptions) (*Manifest, error) {
 	kinds := opts.Kinds
 	if kinds == nil {
 		kinds = []conf.Kind{conf.Snapshot, conf.Checkpoint}
 	}
+	drv := dom.Driver()
 	m := &Manifest{
-		Format:               FormatVersion,
-		Domain:               DomainRef{Name: dom.Name(), UUID: dom.UUID()},
-		LibvirtClientVersion: versionString(libvirt.GetVersion()),
-		VmomentsVersion:      opts.ToolVersion,
-		Created:              time.Now().UTC().Truncate(time.Second),
-		Secure:               opts.Secure,
-		Moments:              []Entry{},
+		Format:          FormatVersion,
+		Domain:          DomainRef{Name: dom.Name(), UUID: dom.UUID()},
+		SourceURI:       drv.URI(),
+		VmomentsVersion: opts.ToolVersion,
+		Created:         time.Now().UTC().Truncate(time.Second),
+		Secure:          opts.Secure,
+		Moments:         []Entry{},
 	}
 	if m.VmomentsVersion == "" {
 		m.VmomentsVersion = moduleVersion()
 	}
-	if m.SourceURI = uriOf(dom); m.SourceURI != "" {
-		m.LibvirtVersion = daemonVersion(m.SourceURI)
+	// The versions are a record, not a requirement: an export goes on without them.
+	if v, err := drv.Versions(ctx); err == nil {
+		m.LibvirtVersion, m.LibvirtClientVersion = v.Daemon, v.Library
 	}
 	type item struct {
 		kind conf.Kind
@@ -154,28 +154,6 @@ func ExportTo(ctx context.Context, dom driver.Domain, sink Sink, opts ExportOpti
 		return nil, err
 	}
 	return m, nil
-}
-
-// versionString formats libvirt's major*1,000,000+minor*1,000+release.
-func versionString(v uint32, err error) string {
-	if err != nil || v == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
-}
-
-// daemonVersion asks the daemon behind uri for its libvirt version ("" if it cannot be asked).
-// The test driver runs in this process: its version is the library's.
-func daemonVersion(uri string) string {
-	if isTestURI(uri) {
-		return versionString(libvirt.GetVersion())
-	}
-	conn, err := libvirt.NewConnectReadOnly(uri)
-	if err != nil {
-		return ""
-	}
-	defer conn.Close()
-	return versionString(conn.GetLibVersion())
 }
 
 // moduleVersion is the vmoments module version the binary was built from: the module version

@@ -50,7 +50,7 @@ func nodeURI(t testing.TB) string {
 
 func openDomain(t testing.TB, uri, name string) (driver.Driver, driver.Domain) {
 	t.Helper()
-	drv, err := driver.Open(ctx, uri, false)
+	drv, err := driver.Open(ctx, uri, driver.ReadWrite)
 	if err != nil {
 		t.Fatalf("open %s: %v", uri, err)
 	}

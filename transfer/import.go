@@ -211,19 +211,14 @@ func rollback(ctx context.Context, dom driver.Domain, done []Step, before map[co
 	return undone, errors.Join(errs...)
 }
 
-// deleteMetadata makes libvirt forget one moment and nothing else: DeleteMetadataOnly, except on
-// libvirt's test driver, whose snapshot delete refuses that flag and has no disk data to keep
-// ("unsupported flags (0x2) in function testDomainSnapshotDelete").
+// deleteMetadata makes libvirt forget one moment and nothing else: DeleteMetadataOnly where the
+// driver accepts it. A driver that refuses it (libvirt's test driver, whose snapshot delete has
+// no disk data to keep) gets a plain delete: the callers delete children before parents, so it removes a leaf and
+// re-parents nothing.
 func deleteMetadata(ctx context.Context, dom driver.Domain, kind conf.Kind, name string) error {
 	f := driver.DeleteMetadataOnly
-	if kind == conf.Snapshot && isTestDriver(dom) {
+	if !dom.Driver().Capabilities().CanDelete(kind, f) {
 		f = 0
 	}
 	return dom.Delete(ctx, kind, name, f)
 }
-
-func isTestDriver(dom driver.Domain) bool { return isTestURI(uriOf(dom)) }
-
-// isTestURI reports whether uri is one of libvirt's test driver (test:///default,
-// test:///PATH.xml), in any letter case, as driver.Open reads schemes.
-func isTestURI(uri string) bool { return strings.HasPrefix(strings.ToLower(uri), "test:") }

@@ -205,7 +205,7 @@ func topoOrder(kind conf.Kind, ms []loaded, exists func(string) bool) ([]loaded,
 
 // MakePlan verifies the export in src against the destination domain and returns the plan an
 // Import would follow. It changes nothing.
-func MakePlan(ctx context.Context, dom driver.Domain, src Source, opts ImportOptions) (*Plan, error) {
+func MakePlan(ctx context.Context, dom driver.Reader, src Source, opts ImportOptions) (*Plan, error) {
 	m, files, err := readExport(src, opts.Progress)
 	if err != nil {
 		return nil, err
@@ -348,7 +348,7 @@ func simulate(l *momentlist.List, steps []Step, setCurrent bool, target string) 
 		if err != nil {
 			return "", fmt.Errorf("%s %q: %w", s.Kind, s.Name, err)
 		}
-		if _, err := l.Redefine(def, false); err != nil {
+		if _, err := l.Redefine(def, momentlist.KeepCurrent); err != nil {
 			return "", fmt.Errorf("%s %q cannot be redefined: %w", s.Kind, s.Name, err)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 // through the driver, which uses its read-write connection for that (libvirt refuses the flag on
 // read-only ones: a driver opened read-only returns that refusal, with a hint).
 type fetcher struct {
-	dom    driver.Domain
+	dom    driver.Reader
 	secure bool
 }
 

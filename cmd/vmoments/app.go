@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
+
 	"github.com/vmoments/vmoments/cmd/vmoments/internal/vshfmt"
 	"github.com/vmoments/vmoments/driver"
-	"libvirt.org/go/libvirt"
 )
 
 // app is one run of vmoments: its output streams, environment and connection.
@@ -25,9 +25,9 @@ type app struct {
 	g              globalOpts
 	ctx            context.Context
 	// open opens a driver (driver.Open; tests may replace it).
-	open func(ctx context.Context, uri string, readOnly bool) (driver.Driver, error)
-	// probe opens and closes a libvirt connection as virsh does (probeURI; tests may replace it).
-	probe func(uri string, readOnly bool) (string, error)
+	open func(ctx context.Context, uri string, mode driver.Mode) (driver.Driver, error)
+	// probe opens and closes a libvirt connection as virsh does (driver.Probe; tests may replace it).
+	probe func(ctx context.Context, uri string, mode driver.Mode) (string, error)
 	// root says whether vmoments runs as root (see needProbe; tests may replace it).
 	root bool
 	drv  driver.Driver
@@ -38,7 +38,7 @@ type app struct {
 
 func newApp(stdout, stderr io.Writer, env func(string) (string, bool)) *app {
 	a := &app{stdout: stdout, stderr: stderr, env: env, loc: time.Local, ctx: context.Background(),
-		open: driver.Open, probe: probeURI, root: os.Geteuid() == 0}
+		open: driver.Open, probe: driver.Probe, root: os.Geteuid() == 0}
 	a.locale = vshfmt.LocaleFromEnv(env)
 	if f, ok := stderr.(*os.File); ok {
 		a.stderrTTY = isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
@@ -140,7 +140,7 @@ func (a *app) connect() bool {
 	if a.needProbe(uri) {
 		// Ask libvirt itself: it resolves its default URI (uri_default in libvirt.conf, root or
 		// session), and a failure gives exactly the message virsh prints.
-		resolved, err := a.probe(uri, a.g.readonly)
+		resolved, err := a.probe(a.ctx, uri, a.mode())
 		if err != nil {
 			a.errorf("failed to connect to the hypervisor")
 			a.errorf("%s", libvirtMessage(err))
@@ -148,12 +148,12 @@ func (a *app) connect() bool {
 		}
 		uri, probed = resolved, true
 	}
-	drv, err := a.open(a.ctx, uri, a.g.readonly)
+	drv, err := a.open(a.ctx, uri, a.mode())
 	if err != nil {
 		if !probed && !isTestURI(uri) {
 			// The driver's message may not be virsh's (an unknown scheme, a read-only
 			// connection that failed): libvirt's own connection says what virsh says.
-			if _, perr := a.probe(uri, a.g.readonly); perr != nil {
+			if _, perr := a.probe(a.ctx, uri, a.mode()); perr != nil {
 				err = perr
 			}
 		}
@@ -190,39 +190,19 @@ func isTestURI(uri string) bool {
 	return strings.HasPrefix(strings.ToLower(uri), "test:")
 }
 
-// probeURI opens and closes a libvirt connection the way virsh opens its own (read-write
-// unless -r) and returns the URI libvirt connected to.
-func probeURI(uri string, readOnly bool) (string, error) {
-	var conn *libvirt.Connect
-	var err error
-	if readOnly {
-		conn, err = libvirt.NewConnectReadOnly(uri)
-	} else {
-		conn, err = libvirt.NewConnect(uri)
+// mode is the driver mode of -r.
+func (a *app) mode() driver.Mode {
+	if a.g.readonly {
+		return driver.ReadOnly
 	}
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	if uri != "" {
-		return uri, nil
-	}
-	return conn.GetURI()
+	return driver.ReadWrite
 }
 
 // libvirtMessage returns libvirt's own message for err (what virsh prints), else err's text.
 func libvirtMessage(err error) string {
-	var lerr libvirt.Error
-	if errors.As(err, &lerr) && lerr.Message != "" {
-		return lerr.Message
-	}
-	var perr *libvirt.Error
-	if errors.As(err, &perr) && perr != nil && perr.Message != "" {
-		return perr.Message
-	}
 	var derr *driver.Error
-	if errors.As(err, &derr) && derr.Msg != "" {
-		return derr.Msg
+	if errors.As(err, &derr) {
+		return derr.Message()
 	}
 	return err.Error()
 }

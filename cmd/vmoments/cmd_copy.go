@@ -28,7 +28,7 @@ func runCopy(a *app, c *parsedCmd) bool {
 			a.emptyOption("from")
 			return false
 		}
-		drv, err := a.open(a.ctx, from, false)
+		drv, err := a.open(a.ctx, from, driver.ReadWrite)
 		if err != nil {
 			a.errorf("failed to connect to the source %s: %s", from, libvirtMessage(err))
 			return false
@@ -46,7 +46,7 @@ func runCopy(a *app, c *parsedCmd) bool {
 		from = a.drv.URI()
 	}
 	// The destination first: an unreachable one ends the copy before anything is read.
-	dstDrv, err := a.open(a.ctx, to, false)
+	dstDrv, err := a.open(a.ctx, to, driver.ReadWrite)
 	if err != nil {
 		a.errorf("failed to connect to the destination %s: %s (nothing was changed)", to, libvirtMessage(err))
 		return false

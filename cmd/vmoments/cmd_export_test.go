@@ -53,7 +53,7 @@ func openHosts(t *testing.T, uris ...string) hosts {
 	t.Helper()
 	h := hosts{}
 	for _, u := range uris {
-		drv, err := driver.Open(context.Background(), u, false)
+		drv, err := driver.Open(context.Background(), u, driver.ReadWrite)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,11 +75,11 @@ func (h hosts) runTTY(t *testing.T, uri string, tty bool, args ...string) (stdou
 	var out, errb strings.Builder
 	a := newApp(&out, &errb, func(k string) (string, bool) { return "", false })
 	a.stderrTTY = tty
-	a.open = func(ctx context.Context, u string, ro bool) (driver.Driver, error) {
+	a.open = func(ctx context.Context, u string, mode driver.Mode) (driver.Driver, error) {
 		if d, ok := h[u]; ok {
 			return d, nil
 		}
-		return driver.Open(ctx, u, ro)
+		return driver.Open(ctx, u, mode)
 	}
 	rc = a.main(append([]string{"-c", uri}, args...))
 	return out.String(), errb.String(), rc

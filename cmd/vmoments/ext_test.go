@@ -21,8 +21,13 @@ type fakeDriver struct {
 	slow bool
 }
 
-func (f *fakeDriver) URI() string  { return "fake:///" }
-func (f *fakeDriver) Close() error { return nil }
+func (f *fakeDriver) URI() string                       { return "fake:///" }
+func (f *fakeDriver) Close() error                      { return nil }
+func (f *fakeDriver) Capabilities() driver.Capabilities { return driver.Capabilities{} }
+func (f *fakeDriver) Versions(context.Context) (driver.Versions, error) {
+	return driver.Versions{}, nil
+}
+func (f *fakeDriver) Domains(context.Context) ([]driver.DomainInfo, error) { return nil, nil }
 func (f *fakeDriver) Domain(_ context.Context, name string) (driver.Domain, error) {
 	lists, ok := f.doms[name]
 	if !ok {
@@ -87,7 +92,7 @@ func backupChain(t *testing.T) *fakeDriver {
 			t.Fatal(err)
 		}
 	}
-	if _, err := l.Redefine(checkpointDef(t, "c4", "c1", 1600000500, both), false); err != nil {
+	if _, err := l.Redefine(checkpointDef(t, "c4", "c1", 1600000500, both), momentlist.KeepCurrent); err != nil {
 		t.Fatal(err)
 	}
 	return &fakeDriver{doms: map[string]map[conf.Kind]*momentlist.List{
@@ -107,7 +112,7 @@ func runFakeTTY(t *testing.T, drv driver.Driver, tty bool, args ...string) resul
 	env := testEnv(nil)
 	var out, errb strings.Builder
 	a := newApp(&out, &errb, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	a.open = func(context.Context, string, bool) (driver.Driver, error) { return drv, nil }
+	a.open = func(context.Context, string, driver.Mode) (driver.Driver, error) { return drv, nil }
 	a.stderrTTY = tty
 	rc := a.main(append([]string{"-c", "test:///fake"}, args...))
 	return result{out.String(), errb.String(), rc}

@@ -2,11 +2,8 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
-
-	"libvirt.org/go/libvirt"
 
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
@@ -20,7 +17,7 @@ func (a *app) domain(c *parsedCmd) (driver.Domain, bool) {
 		a.emptyOption("domain")
 		return nil, false
 	}
-	dom, err := a.drv.Domain(a.ctx, byID(a.drv.URI(), name))
+	dom, err := a.drv.Domain(a.ctx, name)
 	if err != nil {
 		// virsh resets libvirt's error and says only this.
 		a.errorf("failed to get domain '%s'", name)
@@ -32,30 +29,6 @@ func (a *app) domain(c *parsedCmd) (driver.Domain, bool) {
 // emptyOption is virsh's vshCommandOptStringReq error for a string option given an empty value.
 func (a *app) emptyOption(name string) {
 	a.errorf("Failed to get option '%s': Option argument is empty", name)
-}
-
-// byID is the first step of virsh's domain lookup: a non-negative number is tried as a running
-// domain's ID before anything else. It returns that domain's UUID, or name unchanged when it is
-// no number or no running domain has that ID (drivers look domains up by name or UUID only).
-func byID(uri, name string) string {
-	id, err := strconv.ParseUint(name, 10, 31)
-	if err != nil {
-		return name
-	}
-	conn, err := libvirt.NewConnectReadOnly(uri)
-	if err != nil {
-		return name
-	}
-	defer conn.Close()
-	d, err := conn.LookupDomainById(uint32(id))
-	if err != nil {
-		return name
-	}
-	defer d.Free()
-	if uuid, err := d.GetUUIDString(); err == nil {
-		return uuid
-	}
-	return name
 }
 
 // load returns a private copy of the domain's moment list of kind (listing: for a list command,

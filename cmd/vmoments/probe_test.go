@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"libvirt.org/go/libvirt"
-
 	"github.com/vmoments/vmoments/driver"
 )
 
@@ -14,7 +12,7 @@ import (
 // driver's connection could fail differently from virsh's, or not at all; and when the driver
 // fails without a probe, the probe's libvirt message is the one printed, as virsh prints it.
 func TestConnectProbe(t *testing.T) {
-	virshErr := libvirt.Error{Code: libvirt.ERR_NO_CONNECT, Message: "virsh's own message"}
+	virshErr := &driver.Error{URI: "x", Class: driver.ErrConnection, Msg: "virsh's own message"}
 	driverErr := &driver.Error{URI: "x", Msg: "the driver's message"}
 	tests := []struct {
 		name       string
@@ -33,9 +31,9 @@ func TestConnectProbe(t *testing.T) {
 		{name: "default URI", root: true, wantProbes: 1},
 		{name: "explicit URI, not root", args: []string{"-c", "qemu:///system"}, wantProbes: 1},
 		{name: "remote host as root", args: []string{"-c", "qemu+ssh://host/system"}, root: true, wantProbes: 1},
-		{name: "default URI refused", root: true, probeFails: true, wantProbes: 1, wantErr: virshErr.Message},
+		{name: "default URI refused", root: true, probeFails: true, wantProbes: 1, wantErr: virshErr.Msg},
 		{name: "driver fails: the probe's message", args: []string{"-c", "bogus:///x"}, root: true,
-			openFails: true, probeFails: true, wantProbes: 1, wantErr: virshErr.Message},
+			openFails: true, probeFails: true, wantProbes: 1, wantErr: virshErr.Msg},
 		{name: "driver fails, probe passes: the driver's message", args: []string{"-r", "-c", "qemu:///system"},
 			openFails: true, wantProbes: 1, wantErr: driverErr.Msg},
 		{name: "test driver fails: never probed", args: []string{"-c", "test:///nosuch"},
@@ -48,7 +46,7 @@ func TestConnectProbe(t *testing.T) {
 			a := newApp(&out, &errb, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 			a.root = tt.root
 			probes := 0
-			a.probe = func(uri string, readOnly bool) (string, error) {
+			a.probe = func(_ context.Context, uri string, _ driver.Mode) (string, error) {
 				probes++
 				if tt.probeFails {
 					return "", virshErr
@@ -59,7 +57,7 @@ func TestConnectProbe(t *testing.T) {
 				return uri, nil
 			}
 			opened := ""
-			a.open = func(_ context.Context, uri string, _ bool) (driver.Driver, error) {
+			a.open = func(_ context.Context, uri string, _ driver.Mode) (driver.Driver, error) {
 				opened = uri
 				if tt.openFails {
 					return nil, driverErr

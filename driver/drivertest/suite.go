@@ -57,18 +57,17 @@ type Options struct {
 	ListEvery int
 }
 
-// libvirt's list flag bits, in the order of the combinations' binary counter.
-var (
-	snapshotBits   = []uint32{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024} // ROOTS .. TOPOLOGICAL
-	checkpointBits = []uint32{1, 2, 4, 8}                                  // ROOTS, TOPOLOGICAL, LEAVES, NO_LEAVES
-)
-
-func topoBit(kind conf.Kind) uint32 {
-	if kind == conf.Snapshot {
-		return 1024
+// libvirtBits returns libvirt's list flag bits of kind, in the order of the combinations'
+// binary counter (libvirt's numbers, lowest first).
+func libvirtBits(kind conf.Kind) []uint32 {
+	var out []uint32
+	for _, f := range momentlist.LibvirtBits(kind) {
+		out = append(out, f.Libvirt(kind))
 	}
-	return 2
+	return out
 }
+
+func topoBit(kind conf.Kind) uint32 { return momentlist.Topological.Libvirt(kind) }
 
 // CheckLists compares every flag combination of kind on dom with libvirt (see the package doc)
 // and returns the number of cases checked.
@@ -99,10 +98,7 @@ func CheckLists(t testing.TB, dom driver.Domain, kind conf.Kind, opt Options) in
 	n := 1
 	perDisk := tr.currentSet()
 
-	bitsOf := snapshotBits
-	if kind == conf.Checkpoint {
-		bitsOf = checkpointBits
-	}
+	bitsOf := libvirtBits(kind)
 	froms := append([]string{""}, pickFroms(tr, opt.MaxFroms)...)
 	combos := 1 << len(bitsOf)
 	for _, from := range froms {
@@ -117,12 +113,7 @@ func CheckLists(t testing.TB, dom driver.Domain, kind conf.Kind, opt Options) in
 			if err != nil {
 				t.Fatalf("libvirt: list %ss from %q flags 0x%x: %v", kind, from, flags, err)
 			}
-			var f momentlist.Filter
-			if kind == conf.Snapshot {
-				f, err = momentlist.SnapshotFlags(flags)
-			} else {
-				f, err = momentlist.CheckpointFlags(flags)
-			}
+			f, err := momentlist.FromLibvirt(kind, flags)
 			if err != nil {
 				t.Fatalf("%s flags 0x%x: %v", kind, flags, err)
 			}

@@ -10,6 +10,7 @@ import (
 	"libvirt.org/go/libvirt"
 
 	"github.com/vmoments/vmoments/conf"
+	"github.com/vmoments/vmoments/driver"
 	"github.com/vmoments/vmoments/momentlist"
 )
 
@@ -100,7 +101,7 @@ func benchDomain(b *testing.B) string {
 // the list, to compare across sizes.
 func BenchmarkList(b *testing.B) {
 	name := benchDomain(b)
-	drv, dom := openDomain(b, name, true)
+	drv, dom := openDomain(b, name, driver.ReadOnly)
 	sizes := map[conf.Kind]int{conf.Snapshot: benchSnapshots, conf.Checkpoint: benchCheckpoints}
 	roots := map[conf.Kind]string{}
 	for kind := range sizes {

@@ -65,7 +65,7 @@ func nativeState(t *testing.T, dom *libvirt.Domain) ([]string, string) {
 func TestDeleteWithChildrenOneByOne(t *testing.T) {
 	_, nat, _ := throwawayNamed(t, "fix", "native")
 	_, _, name := throwawayNamed(t, "fix", "vm")
-	drv, dom := openDomain(t, name, false)
+	drv, dom := openDomain(t, name, driver.ReadWrite)
 	overlays := t.TempDir()
 	native := true // the native guest follows until the first step libvirt could not survive
 

@@ -21,7 +21,7 @@ func Example_currentCheckpointPerDisk() {
 }
 
 func printBackupStarts(ctx context.Context, uri, guest string) error {
-	drv, err := driver.Open(ctx, uri, true) // read-only
+	drv, err := driver.Open(ctx, uri, driver.ReadOnly) // read-only
 	if err != nil {
 		return err
 	}

@@ -43,18 +43,26 @@ import (
 	"github.com/vmoments/vmoments/driver/internal/virt"
 )
 
-// Schemes are the URI schemes this driver serves.
-var Schemes = []string{"qemu", "qemu+ssh", "qemu+tcp", "qemu+tls", "qemu+unix", "qemu+libssh2", "qemu+libssh", "qemu+ext"}
-
 func init() {
-	driver.Register(func(ctx context.Context, uri string, readOnly bool) (driver.Driver, error) {
-		return Open(ctx, uri, readOnly)
-	}, Schemes...)
+	driver.Register(Open, "qemu", "qemu+ssh", "qemu+tcp", "qemu+tls", "qemu+unix", "qemu+libssh2", "qemu+libssh", "qemu+ext")
+	virt.RegisterProbe()
+}
+
+// capabilities: libvirt's QEMU driver accepts every flag and keeps snapshots and checkpoints
+// side by side (where QEMU refuses a combination, libvirt says so at the call).
+var capabilities = driver.Capabilities{
+	SnapshotCreate:      ^driver.SnapshotCreateFlags(0),
+	SnapshotDelete:      ^driver.DeleteFlags(0),
+	SnapshotRevert:      ^driver.RevertFlags(0),
+	CheckpointCreate:    ^driver.CheckpointCreateFlags(0),
+	CheckpointDelete:    ^driver.DeleteFlags(0),
+	MixedKinds:          true,
+	InactiveCheckpoints: true,
 }
 
 // Open opens a QEMU URI.
-func Open(ctx context.Context, uri string, readOnly bool) (driver.Driver, error) {
-	d, err := virt.Open(ctx, uri, readOnly, virt.Options{DeleteOneByOne: true})
+func Open(ctx context.Context, uri string, mode driver.Mode) (driver.Driver, error) {
+	d, err := virt.Open(ctx, uri, mode, virt.Options{DeleteOneByOne: true, Caps: capabilities})
 	if err != nil {
 		return nil, err
 	}

@@ -67,9 +67,9 @@ func throwawayNamed(t testing.TB, group, tag string) (*libvirt.Connect, *libvirt
 	return conn, dom, name
 }
 
-func openDomain(t testing.TB, name string, readOnly bool) (driver.Driver, driver.Domain) {
+func openDomain(t testing.TB, name string, mode driver.Mode) (driver.Driver, driver.Domain) {
 	t.Helper()
-	drv, err := driver.Open(ctx, systemURI, readOnly)
+	drv, err := driver.Open(ctx, systemURI, mode)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", systemURI, err)
 	}
@@ -100,7 +100,7 @@ func TestConformanceSnapshots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	drv, dom := openDomain(t, name, false)
+	drv, dom := openDomain(t, name, driver.ReadWrite)
 	create := func(n string) func() error {
 		return func() error {
 			_, err := dom.CreateSnapshot(ctx, "<domainsnapshot><name>"+n+"</name></domainsnapshot>", 0)
@@ -147,7 +147,7 @@ func TestConformanceSnapshots(t *testing.T) {
 // checkpoint redefinition offline) and deletes them by metadata.
 func TestConformanceCheckpoints(t *testing.T) {
 	_, _, name := throwaway(t, "cp")
-	drv, dom := openDomain(t, name, false)
+	drv, dom := openDomain(t, name, driver.ReadWrite)
 	var tr drivertest.Tracker
 	redefine := func(n, parent string, vdb bool) func() error {
 		return func() error {
@@ -307,7 +307,7 @@ func TestLoadTime(t *testing.T) {
 		return time.Since(start)
 	}
 	driverLoad := func() time.Duration {
-		_, vdom := openDomain(t, name, true)
+		_, vdom := openDomain(t, name, driver.ReadOnly)
 		start := time.Now()
 		ms, err := vdom.List(ctx, conf.Snapshot, "", 0)
 		if err != nil {
@@ -333,7 +333,7 @@ func TestLoadTime(t *testing.T) {
 	seq, par, first := best["seq"], best["par"], best["driver"]
 	t.Logf("floor with 5 calls in flight per connection: 1 connection %v, 2: %v, 3: %v",
 		best["1conn"].Round(time.Millisecond), best["2conns"].Round(time.Millisecond), best["3conns"].Round(time.Millisecond))
-	_, vdom := openDomain(t, name, true)
+	_, vdom := openDomain(t, name, driver.ReadOnly)
 	if _, err := vdom.List(ctx, conf.Snapshot, "", 0); err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func TestReconnectMidLoad(t *testing.T) {
 		}
 		h.Free()
 	}
-	_, dom := openDomain(t, name, true)
+	_, dom := openDomain(t, name, driver.ReadOnly)
 	var once sync.Once
 	var cut []string
 	var mu sync.Mutex

@@ -18,7 +18,7 @@ import (
 // opened read-only gets libvirt's refusal, with a hint.
 func TestXMLSecure(t *testing.T) {
 	_, raw, name := throwawayNamed(t, "fix", "secure")
-	_, rw := openDomain(t, name, false)
+	_, rw := openDomain(t, name, driver.ReadWrite)
 	if _, err := rw.CreateSnapshot(ctx, "<domainsnapshot><name>s1</name></domainsnapshot>", 0); err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestXMLSecure(t *testing.T) {
 		driver.CheckpointCreateRedefine); err != nil {
 		t.Fatal(err)
 	}
-	_, ro := openDomain(t, name, true)
+	_, ro := openDomain(t, name, driver.ReadOnly)
 	native := func(kind conf.Kind, n string) string {
 		var (
 			x   string

@@ -13,7 +13,7 @@ import (
 // BenchmarkListRefresh is a List on a loaded domain of 1,000 snapshots: one list call to
 // libvirt (nothing new to fetch), the current snapshot, and the filter walk.
 func BenchmarkListRefresh(b *testing.B) {
-	drv := open(b, "test:///default", false)
+	drv := open(b, "test:///default", driver.ReadWrite)
 	dom := domain(b, drv, "test")
 	if _, err := dom.CreateSnapshot(ctx, "<domainsnapshot><name>s0</name></domainsnapshot>", 0); err != nil {
 		b.Fatal(err)

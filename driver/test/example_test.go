@@ -18,7 +18,7 @@ import (
 func Example_perDiskCurrent() {
 	ctx := context.Background()
 	demo, _ := filepath.Abs("../../examples/demo.xml")
-	drv, err := driver.Open(ctx, "test://"+demo, false)
+	drv, err := driver.Open(ctx, "test://"+demo, driver.ReadWrite)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -29,22 +29,34 @@ import (
 )
 
 func init() {
-	driver.Register(func(ctx context.Context, uri string, readOnly bool) (driver.Driver, error) {
-		return Open(ctx, uri, readOnly)
-	}, "test")
+	driver.Register(Open, "test")
+	virt.RegisterProbe()
+}
+
+// capabilities are what libvirt 9.0's test driver accepts (src/test/test_driver.c): snapshot
+// create without DISK_ONLY, REUSE_EXT and NO_METADATA; snapshot delete without METADATA_ONLY;
+// revert without RESET_NVRAM; checkpoint create without REDEFINE_VALIDATE; never snapshots and
+// checkpoints on one domain; checkpoints only on a running domain.
+var capabilities = driver.Capabilities{
+	SnapshotCreate: driver.SnapshotCreateRedefine | driver.SnapshotCreateCurrent | driver.SnapshotCreateHalt |
+		driver.SnapshotCreateQuiesce | driver.SnapshotCreateAtomic | driver.SnapshotCreateLive | driver.SnapshotCreateValidate,
+	SnapshotDelete:   driver.DeleteChildren | driver.DeleteChildrenOnly,
+	SnapshotRevert:   driver.RevertRunning | driver.RevertPaused | driver.RevertForce,
+	CheckpointCreate: driver.CheckpointCreateRedefine | driver.CheckpointCreateQuiesce,
+	CheckpointDelete: driver.DeleteChildren | driver.DeleteMetadataOnly | driver.DeleteChildrenOnly,
 }
 
 // Open opens a test driver URI (test:///default or test:///ABS/PATH.xml).
-func Open(ctx context.Context, uri string, readOnly bool) (driver.Driver, error) {
-	d, err := virt.Open(ctx, uri, readOnly, virt.Options{Single: true, Hint: Hint})
+func Open(ctx context.Context, uri string, mode driver.Mode) (driver.Driver, error) {
+	d, err := virt.Open(ctx, uri, mode, virt.Options{Single: true, Hint: hint, Caps: capabilities})
 	if err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// Hint explains the test driver's own limits; it returns "" for any other error.
-func Hint(op string, le libvirt.Error) string {
+// hint explains the test driver's own limits; it returns "" for any other error.
+func hint(op string, le libvirt.Error) string {
 	msg := le.Message
 	switch {
 	case strings.Contains(msg, "cannot create snapshot while checkpoint exists"),

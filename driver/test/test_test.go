@@ -30,9 +30,9 @@ func demoURI(t testing.TB) string {
 	return "test://" + abs
 }
 
-func open(t testing.TB, uri string, readOnly bool) driver.Driver {
+func open(t testing.TB, uri string, mode driver.Mode) driver.Driver {
 	t.Helper()
-	drv, err := driver.Open(ctx, uri, readOnly)
+	drv, err := driver.Open(ctx, uri, mode)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", uri, err)
 	}
@@ -82,7 +82,7 @@ func checkpointXML(name, parent string) string {
 }
 
 func TestConformanceDemo(t *testing.T) {
-	drv := open(t, demoURI(t), true)
+	drv := open(t, demoURI(t), driver.ReadOnly)
 	dom := domain(t, drv, "demo")
 	n := drivertest.CheckLists(t, dom, conf.Snapshot, drivertest.Options{MaxFroms: 5})
 	n += drivertest.CheckState(t, drv, dom, conf.Snapshot, "")
@@ -193,7 +193,7 @@ func TestConformanceChanges(t *testing.T) {
 		deleteMoment(conf.Checkpoint, "c1", driver.DeleteChildren),
 		deleteMoment(conf.Checkpoint, "d3", driver.DeleteMetadataOnly),
 	}
-	drv := open(t, "test:///default", false)
+	drv := open(t, "test:///default", driver.ReadWrite)
 	dom := domain(t, drv, "test")
 	total := 0
 	run := func(kind conf.Kind, steps []step) {
@@ -234,9 +234,9 @@ func TestTestDriverLimits(t *testing.T) {
 <os><type arch='i686'>hvm</type></os><test:runstate>5</test:runstate></domain></node>`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	drv := open(t, "test:///default", false)
+	drv := open(t, "test:///default", driver.ReadWrite)
 	dom := domain(t, drv, "test")
-	off := domain(t, open(t, "test://"+node, false), "11111111-2222-3333-4444-555555555555")
+	off := domain(t, open(t, "test://"+node, driver.ReadWrite), "11111111-2222-3333-4444-555555555555")
 	tests := []struct {
 		name string
 		do   func() error
@@ -285,7 +285,7 @@ func TestTestDriverLimits(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	drv := open(t, "test:///default", true)
+	drv := open(t, "test:///default", driver.ReadOnly)
 	if _, err := drv.Domain(ctx, "nope"); err == nil ||
 		err.Error() != `test:///default: domain "nope": Domain not found` {
 		t.Errorf("Domain(nope) = %v", err)
@@ -306,7 +306,7 @@ func TestErrors(t *testing.T) {
 	if _, err := dom.List(canceled, conf.Snapshot, "", 0); !errors.Is(err, context.Canceled) {
 		t.Errorf("List with a canceled context = %v", err)
 	}
-	if _, err := driver.Open(ctx, "xen:///system", true); err == nil || !strings.Contains(err.Error(), `no driver for URI scheme "xen"`) {
+	if _, err := driver.Open(ctx, "xen:///system", driver.ReadOnly); err == nil || !strings.Contains(err.Error(), `no driver for URI scheme "xen"`) {
 		t.Errorf("Open(xen) = %v", err)
 	}
 	// By UUID.
@@ -317,7 +317,7 @@ func TestErrors(t *testing.T) {
 
 // TestRefresh checks that a kept handle fetches only new moments and drops gone ones.
 func TestRefresh(t *testing.T) {
-	drv := open(t, "test:///default", false)
+	drv := open(t, "test:///default", driver.ReadWrite)
 	dom := domain(t, drv, "test")
 	other := domain(t, drv, "test") // "someone else" on the same state
 	if _, err := other.CreateSnapshot(ctx, "<domainsnapshot><name>a</name></domainsnapshot>", 0); err != nil {
@@ -371,7 +371,7 @@ func TestRefresh(t *testing.T) {
 
 // TestConcurrent runs readers against a writer; run with -race.
 func TestConcurrent(t *testing.T) {
-	drv := open(t, "test:///default", false)
+	drv := open(t, "test:///default", driver.ReadWrite)
 	dom := domain(t, drv, "test")
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -421,7 +421,7 @@ func TestConcurrent(t *testing.T) {
 // driver's list has lost it (fresh-load rule); the next checkpoint created through the driver
 // tells where it was (its parent) and becomes current as libvirt's does.
 func TestCheckpointPointerFromParent(t *testing.T) {
-	drv := open(t, "test:///default", false)
+	drv := open(t, "test:///default", driver.ReadWrite)
 	dom := domain(t, drv, "test")
 	other := domain(t, drv, "test")
 	var tr drivertest.Tracker
@@ -462,7 +462,7 @@ func TestCheckpointPointerFromParent(t *testing.T) {
 // TestDemoChanges changes the demo's realistic tree and checks each state against libvirt and a
 // fresh load.
 func TestDemoChanges(t *testing.T) {
-	drv := open(t, demoURI(t), false)
+	drv := open(t, demoURI(t), driver.ReadWrite)
 	dom := domain(t, drv, "demo")
 	steps := []struct {
 		name string
@@ -500,7 +500,7 @@ func TestDemoChanges(t *testing.T) {
 // TestDeletedDuringLoad: moments deleted by someone else while their XML is being fetched are
 // skipped, and the next read drops those fetched before they went.
 func TestDeletedDuringLoad(t *testing.T) {
-	drv := open(t, "test:///default", false)
+	drv := open(t, "test:///default", driver.ReadWrite)
 	dom := domain(t, drv, "test")
 	other := domain(t, drv, "test")
 	if _, err := other.CreateSnapshot(ctx, "<domainsnapshot><name>root</name></domainsnapshot>", 0); err != nil {
@@ -543,12 +543,12 @@ func TestDeletedDuringLoad(t *testing.T) {
 // (conf parses it before libvirt is asked), or says "new snapshot" when the XML has none, and
 // keeps libvirt's message and error.
 func TestCreateErrorsNameTheMoment(t *testing.T) {
-	drv := open(t, "test:///default", false)
+	drv := open(t, "test:///default", driver.ReadWrite)
 	dom := domain(t, drv, "test")
 	if _, err := dom.CreateSnapshot(ctx, "<domainsnapshot><name>p1</name></domainsnapshot>", 0); err != nil {
 		t.Fatal(err)
 	}
-	ro := domain(t, open(t, "test:///default", true), "test")
+	ro := domain(t, open(t, "test:///default", driver.ReadOnly), "test")
 	tests := []struct {
 		name string
 		dom  driver.Domain

@@ -30,7 +30,7 @@ func cold(ctx context.Context, uri, domain string, kind conf.Kind) (time.Duratio
 }
 
 func open(ctx context.Context, uri, domain string) (driver.Driver, driver.Domain, error) {
-	drv, err := driver.Open(ctx, uri, true)
+	drv, err := driver.Open(ctx, uri, driver.ReadOnly)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"context"
 
 	"github.com/vmoments/vmoments/conf"
+	"github.com/vmoments/vmoments/momentlist"
 )
 
 // Source is the libvirt calls a load makes, for one domain and one kind of moment.
@@ -28,17 +29,17 @@ type Source interface {
 	XML(ctx context.Context, worker int, name string) ([]byte, error)
 }
 
-// libvirt's list flag numbers (the same for snapshots and checkpoints where both have them).
-const (
-	flagRoots       = 1 // == DESCENDANTS below a moment
-	flagLeaves      = 4
-	flagNoLeaves    = 8
-	snapInactive    = 32
-	snapActive      = 64
-	snapDiskOnly    = 128
-	snapInternal    = 256
-	snapExternal    = 512
+// libvirt's list flag numbers, from momentlist's table (the same for snapshots and checkpoints
+// where both have them).
+var (
+	flagRoots       = momentlist.Roots.Libvirt(conf.Snapshot) // == DESCENDANTS below a moment
+	flagLeaves      = momentlist.Leaves.Libvirt(conf.Snapshot)
+	flagNoLeaves    = momentlist.NoLeaves.Libvirt(conf.Snapshot)
+	snapInactive    = momentlist.Inactive.Libvirt(conf.Snapshot)
+	snapActive      = momentlist.Active.Libvirt(conf.Snapshot)
+	snapDiskOnly    = momentlist.DiskOnly.Libvirt(conf.Snapshot)
+	snapInternal    = momentlist.Internal.Libvirt(conf.Snapshot)
+	snapExternal    = momentlist.External.Libvirt(conf.Snapshot)
 	snapStatusMask  = snapInactive | snapActive | snapDiskOnly
 	snapLocationMsk = snapInternal | snapExternal
-	leavesMask      = flagLeaves | flagNoLeaves
 )

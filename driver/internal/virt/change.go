@@ -106,7 +106,11 @@ func (d *Domain) CreateSnapshot(ctx context.Context, xml string, flags driver.Sn
 		}
 		return func(l *momentlist.List) error {
 			if flags&driver.SnapshotCreateRedefine != 0 {
-				_, err := l.Redefine(def, flags&driver.SnapshotCreateCurrent != 0)
+				opt := momentlist.KeepCurrent
+				if flags&driver.SnapshotCreateCurrent != 0 {
+					opt = momentlist.AsCurrent
+				}
+				_, err := l.Redefine(def, opt)
 				return err
 			}
 			return create(l, def)
@@ -139,7 +143,7 @@ func (d *Domain) CreateCheckpoint(ctx context.Context, xml string, flags driver.
 		}
 		return func(l *momentlist.List) error {
 			if flags&driver.CheckpointCreateRedefine != 0 {
-				_, err := l.Redefine(def, false)
+				_, err := l.Redefine(def, momentlist.KeepCurrent)
 				return err
 			}
 			return create(l, def)
@@ -249,7 +253,7 @@ func (d *Domain) SetCurrent(ctx context.Context, name string) error {
 			return nil, err
 		}
 		return func(l *momentlist.List) error {
-			_, err := l.Redefine(def, true)
+			_, err := l.Redefine(def, momentlist.AsCurrent)
 			return err
 		}, nil
 	})

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"sync"
 
 	"libvirt.org/go/libvirt"
@@ -27,6 +29,8 @@ type Options struct {
 	Workers int
 	// Hint returns a sentence explaining a libvirt error of op ("create snapshot", ...), or "".
 	Hint func(op string, le libvirt.Error) string
+	// Caps is what the driver accepts (driver.Driver.Capabilities).
+	Caps driver.Capabilities
 	// DeleteOneByOne makes a snapshot delete with DeleteChildren or DeleteChildrenOnly delete
 	// the descendants one at a time, leaves first, with plain deletes (DeleteMetadataOnly
 	// carried through), then the snapshot itself for DeleteChildren. libvirt 9.0's QEMU driver
@@ -72,14 +76,16 @@ type slot struct {
 	gen  int
 }
 
-// Open opens uri: a read-only connection for reads (or, with opts.Single, the one connection).
-func Open(ctx context.Context, uri string, readOnly bool, opts Options) (*Driver, error) {
+// Open opens uri: a read-only connection for reads (or, with opts.Single, the one connection),
+// and with driver.ConnectWrite the read-write one at once.
+func Open(ctx context.Context, uri string, mode driver.Mode, opts Options) (*Driver, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, &driver.Error{URI: uri, Err: err}
 	}
 	if opts.Workers < 1 {
 		opts.Workers = load.DefaultWorkers
 	}
+	readOnly := mode.ReadOnly()
 	d := &Driver{uri: uri, readOnly: readOnly, opts: opts, doms: map[*slot]map[string]*libvirt.Domain{}}
 	conn, err := d.dial(readOnly || !opts.Single)
 	if err != nil {
@@ -89,7 +95,62 @@ func Open(ctx context.Context, uri string, readOnly bool, opts Options) (*Driver
 	if opts.Single && !readOnly {
 		d.write = d.read
 	}
+	if mode&driver.ConnectWrite != 0 && !readOnly && d.write == nil {
+		w, err := d.dial(false)
+		if err != nil {
+			d.read.conn.Close()
+			return nil, err
+		}
+		d.write = &slot{conn: w, gen: 1}
+	}
 	return d, nil
+}
+
+// Probe opens and closes one connection to uri (read-write unless mode has driver.ReadOnly) and
+// returns the URI libvirt connected to (see driver.Probe).
+func Probe(ctx context.Context, uri string, mode driver.Mode) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", &driver.Error{URI: uri, Err: err}
+	}
+	var (
+		conn *libvirt.Connect
+		err  error
+	)
+	if mode.ReadOnly() {
+		conn, err = libvirt.NewConnectReadOnly(uri)
+	} else {
+		conn, err = libvirt.NewConnect(uri)
+	}
+	if err != nil {
+		return "", connectError(uri, err)
+	}
+	defer conn.Close()
+	if uri != "" {
+		return uri, nil
+	}
+	got, err := conn.GetURI()
+	if err != nil {
+		return "", connectError(uri, err)
+	}
+	return got, nil
+}
+
+var probeOnce sync.Once
+
+// RegisterProbe makes libvirt's connection the probe of driver.Probe (once per process).
+func RegisterProbe() {
+	probeOnce.Do(func() { driver.RegisterProbe(Probe) })
+}
+
+// connectError is the error of a connection libvirt refused: libvirt's message, the
+// libvirt.Error, and ErrConnection.
+func connectError(uri string, err error) error {
+	e := &driver.Error{URI: uri, Class: driver.ErrConnection, Err: err}
+	var le libvirt.Error
+	if errors.As(err, &le) {
+		e.Msg = le.Message
+	}
+	return e
 }
 
 func (d *Driver) dial(readOnly bool) (*libvirt.Connect, error) {
@@ -103,13 +164,106 @@ func (d *Driver) dial(readOnly bool) (*libvirt.Connect, error) {
 		conn, err = libvirt.NewConnect(d.uri)
 	}
 	if err != nil {
-		return nil, d.wrap("", conf.Snapshot, "", "", err)
+		return nil, connectError(d.uri, err)
 	}
 	return conn, nil
 }
 
 // URI returns the URI the driver was opened with.
 func (d *Driver) URI() string { return d.uri }
+
+// Capabilities returns what the driver accepts.
+func (d *Driver) Capabilities() driver.Capabilities { return d.opts.Caps }
+
+// Versions returns the libvirt versions of the library and of the daemon.
+func (d *Driver) Versions(ctx context.Context) (driver.Versions, error) {
+	var v driver.Versions
+	lib, err := libvirt.GetVersion()
+	if err != nil {
+		return v, d.wrap("", conf.NoKind, "", "", err)
+	}
+	v.Library = versionString(lib)
+	if d.opts.Single {
+		v.Daemon = v.Library // libvirt's test driver runs in this process
+		return v, nil
+	}
+	if err := d.ctxErr(ctx, ""); err != nil {
+		return v, err
+	}
+	s, err := d.conn(false)
+	if err != nil {
+		return v, err
+	}
+	daemon, err := s.conn.GetLibVersion()
+	if err != nil {
+		return v, d.wrap("", conf.NoKind, "", "", classify(s.conn, err))
+	}
+	v.Daemon = versionString(daemon)
+	return v, nil
+}
+
+// versionString formats libvirt's major*1,000,000+minor*1,000+release.
+func versionString(v uint32) string {
+	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
+}
+
+// Domains lists the connection's domains, sorted by name.
+func (d *Driver) Domains(ctx context.Context) ([]driver.DomainInfo, error) {
+	if err := d.ctxErr(ctx, ""); err != nil {
+		return nil, err
+	}
+	s, err := d.conn(false)
+	if err != nil {
+		return nil, err
+	}
+	doms, err := s.conn.ListAllDomains(0)
+	if err != nil {
+		return nil, d.wrap("", conf.NoKind, "", "", classify(s.conn, err))
+	}
+	out := make([]driver.DomainInfo, 0, len(doms))
+	var first error
+	for i := range doms {
+		h := &doms[i]
+		info, err := domainInfo(h)
+		h.Free()
+		switch {
+		case err == nil:
+			out = append(out, info)
+		case isCode(err, libvirt.ERR_NO_DOMAIN):
+			// Undefined between the list and the question: it is gone, as if listed a moment later.
+		case first == nil:
+			first = err
+		}
+	}
+	if first != nil {
+		return nil, d.wrap("", conf.NoKind, "", "", classify(s.conn, first))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func domainInfo(h *libvirt.Domain) (driver.DomainInfo, error) {
+	var info driver.DomainInfo
+	var err error
+	if info.Name, err = h.GetName(); err != nil {
+		return info, err
+	}
+	if info.UUID, err = h.GetUUIDString(); err != nil {
+		return info, err
+	}
+	state, _, err := h.GetState()
+	if err != nil {
+		return info, err
+	}
+	info.State = driver.DomainState(state)
+	info.ID = -1
+	if active, err := h.IsActive(); err == nil && active {
+		if id, err := h.GetID(); err == nil {
+			info.ID = int(id)
+		}
+	}
+	return info, nil
+}
 
 // ReadOnly reports whether the driver refuses changes.
 func (d *Driver) ReadOnly() bool { return d.readOnly }
@@ -158,13 +312,13 @@ func (d *Driver) rawConn(write bool) (*slot, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return nil, &driver.Error{URI: d.uri, Msg: "the driver is closed", Err: errClosed}
+		return nil, &driver.Error{URI: d.uri, Class: driver.ErrClosed}
 	}
 	if !write {
 		return d.read, nil
 	}
 	if d.readOnly {
-		return nil, &driver.Error{URI: d.uri, Msg: driver.ErrReadOnly.Error(), Err: driver.ErrReadOnly}
+		return nil, &driver.Error{URI: d.uri, Class: driver.ErrReadOnly}
 	}
 	if d.write == nil {
 		conn, err := d.dial(false)
@@ -176,7 +330,8 @@ func (d *Driver) rawConn(write bool) (*slot, error) {
 	return d.write, nil
 }
 
-var errClosed = errors.New("driver closed")
+// errClosed is driver.ErrClosed, for the calls whose error wrap dresses.
+var errClosed = driver.ErrClosed
 
 // errNoReconnect is wrapped by the error of a lost connection that a Single driver cannot replace.
 var errNoReconnect = errors.New("the connection is lost and cannot be reopened")
@@ -216,56 +371,55 @@ func (d *Driver) reconnect(old *slot) (*slot, error) {
 	return d.write, nil
 }
 
-// Domain looks a domain up by UUID (when the argument looks like one) or by name.
-func (d *Driver) Domain(ctx context.Context, nameOrUUID string) (driver.Domain, error) {
-	return d.LookupDomain(ctx, nameOrUUID)
+// Domain looks a domain up as virsh does: a running domain's numeric ID, a UUID, a name.
+func (d *Driver) Domain(ctx context.Context, ref string) (driver.Domain, error) {
+	dom, err := d.LookupDomain(ctx, ref)
+	if err != nil {
+		return nil, err // not a nil *Domain in a non-nil interface
+	}
+	return dom, nil
 }
 
 // LookupDomain is Domain with the concrete type, for the conformance suite's oracle.
-func (d *Driver) LookupDomain(ctx context.Context, nameOrUUID string) (*Domain, error) {
-	if err := ctx.Err(); err != nil {
+func (d *Driver) LookupDomain(ctx context.Context, ref string) (*Domain, error) {
+	if err := d.ctxErr(ctx, ref); err != nil {
 		return nil, err
 	}
 	s, err := d.conn(false)
 	if err != nil {
 		return nil, err
 	}
-	var dom *libvirt.Domain
-	if looksLikeUUID(nameOrUUID) {
-		dom, err = s.conn.LookupDomainByUUIDString(nameOrUUID)
-		if isCode(err, libvirt.ERR_NO_DOMAIN) {
-			dom, err = s.conn.LookupDomainByName(nameOrUUID)
-		}
-	} else {
-		dom, err = s.conn.LookupDomainByName(nameOrUUID)
-	}
+	dom, err := lookup(s.conn, ref)
 	if err != nil {
-		return nil, d.wrap(nameOrUUID, conf.Snapshot, "", "", err)
+		return nil, d.wrap(ref, conf.NoKind, "", "", classify(s.conn, err))
 	}
 	defer dom.Free()
 	name, err := dom.GetName()
 	if err != nil {
-		return nil, d.wrap(nameOrUUID, conf.Snapshot, "", "", err)
+		return nil, d.wrap(ref, conf.NoKind, "", "", classify(s.conn, err))
 	}
 	uuid, err := dom.GetUUIDString()
 	if err != nil {
-		return nil, d.wrap(name, conf.Snapshot, "", "", err)
+		return nil, d.wrap(name, conf.NoKind, "", "", classify(s.conn, err))
 	}
 	return newDomain(d, name, uuid), nil
 }
 
-func looksLikeUUID(s string) bool {
-	hex := 0
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9', r >= 'a' && r <= 'f', r >= 'A' && r <= 'F':
-			hex++
-		case r == '-':
-		default:
-			return false
+// lookup is virsh's virshLookupDomainInternal: a non-negative number is tried as a running
+// domain's ID, a 36-character string as a UUID, then ref as a name; the error is the name
+// lookup's.
+func lookup(conn *libvirt.Connect, ref string) (*libvirt.Domain, error) {
+	if id, err := strconv.ParseUint(ref, 10, 31); err == nil {
+		if dom, err := conn.LookupDomainById(uint32(id)); err == nil {
+			return dom, nil
 		}
 	}
-	return hex == 32
+	if len(ref) == 36 {
+		if dom, err := conn.LookupDomainByUUIDString(ref); err == nil {
+			return dom, nil
+		}
+	}
+	return conn.LookupDomainByName(ref)
 }
 
 func isCode(err error, code libvirt.ErrorNumber) bool {
@@ -290,6 +444,7 @@ func (d *Driver) domainHandle(s *slot, uuid string) (*libvirt.Domain, error) {
 	if err != nil {
 		return nil, classify(s.conn, err)
 	}
+
 	if d.doms[s] == nil {
 		d.doms[s] = map[string]*libvirt.Domain{}
 	}

@@ -21,16 +21,16 @@ import (
 // (or is a root), with a random current.
 func randomTree(r *rand.Rand, n int) *momentlist.List {
 	l := momentlist.New(conf.Snapshot)
+	var defs []*conf.Def
 	for i := range n {
 		parent := ""
 		if i > 0 && r.IntN(6) != 0 {
 			parent = fmt.Sprintf("s%d", r.IntN(i))
 		}
-		m, err := l.Add(def(fmt.Sprintf("s%d", i), parent, "vda"))
-		if err != nil {
-			panic(err)
-		}
-		l.LinkParent(m)
+		defs = append(defs, def(fmt.Sprintf("s%d", i), parent, "vda"))
+	}
+	if err := l.Load(defs, ""); err != nil {
+		panic(err)
 	}
 	if k := r.IntN(n + 1); k < n {
 		l.SetCurrent(l.Find(fmt.Sprintf("s%d", k)))
@@ -86,12 +86,12 @@ func TestLeavesFirstEndState(t *testing.T) {
 func TestLeavesFirstOrder(t *testing.T) {
 	// w5 -> {w6 -> w7, w8 -> w9 -> w10 -> w11}, linked in that order (children newest first).
 	l := momentlist.New(conf.Snapshot)
+	var defs []*conf.Def
 	for _, d := range [][2]string{{"w5", ""}, {"w6", "w5"}, {"w7", "w6"}, {"w8", "w5"}, {"w9", "w8"}, {"w10", "w9"}, {"w11", "w10"}} {
-		m, err := l.Add(def(d[0], d[1]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.LinkParent(m)
+		defs = append(defs, def(d[0], d[1]))
+	}
+	if err := l.Load(defs, ""); err != nil {
+		t.Fatal(err)
 	}
 	tests := []struct {
 		from string
@@ -109,13 +109,16 @@ func TestLeavesFirstOrder(t *testing.T) {
 	// A chain deeper than any recursion would like.
 	deep := momentlist.New(conf.Snapshot)
 	const depth = 100000
+	chain := make([]*conf.Def, depth)
 	for i := range depth {
 		parent := ""
 		if i > 0 {
 			parent = fmt.Sprint(i - 1)
 		}
-		m, _ := deep.Add(def(fmt.Sprint(i), parent))
-		deep.LinkParent(m)
+		chain[i] = def(fmt.Sprint(i), parent)
+	}
+	if err := deep.Load(chain, ""); err != nil {
+		t.Fatal(err)
 	}
 	got := leavesFirst(deep.Find("0"))
 	if len(got) != depth-1 || got[0] != fmt.Sprint(depth-1) || got[len(got)-1] != "1" {
@@ -171,7 +174,7 @@ func TestDeleteStepErrorMessage(t *testing.T) {
 func openTest(t *testing.T, beforeDelete func(string) error) (*Driver, *Domain) {
 	t.Helper()
 	ctx := context.Background()
-	drv, err := Open(ctx, "test:///default", false, Options{Single: true, DeleteOneByOne: true, beforeDelete: beforeDelete})
+	drv, err := Open(ctx, "test:///default", driver.ReadWrite, Options{Single: true, DeleteOneByOne: true, beforeDelete: beforeDelete})
 	if err != nil {
 		t.Fatal(err)
 	}

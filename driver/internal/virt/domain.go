@@ -2,6 +2,7 @@ package virt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -44,8 +45,8 @@ func (d *Domain) Name() string { return d.name }
 // UUID returns the domain's UUID.
 func (d *Domain) UUID() string { return d.uuid }
 
-// URI returns the URI of the driver the domain belongs to.
-func (d *Domain) URI() string { return d.drv.uri }
+// Driver returns the driver the domain belongs to.
+func (d *Domain) Driver() driver.Driver { return d.drv }
 
 // handle returns the domain's libvirt handle on the read or write connection.
 func (d *Domain) handle(write bool) (*slot, *libvirt.Domain, error) {
@@ -59,14 +60,14 @@ func (d *Domain) handle(write bool) (*slot, *libvirt.Domain, error) {
 func (d *Domain) handleOn(s *slot) (*slot, *libvirt.Domain, error) {
 	h, err := d.drv.domainHandle(s, d.uuid)
 	if err != nil {
-		return nil, nil, d.drv.wrap(d.name, conf.Snapshot, "", "", err)
+		return nil, nil, d.drv.wrap(d.name, conf.NoKind, "", "", err)
 	}
 	return s, h, nil
 }
 
 func (d *Domain) state(kind conf.Kind) (*kindState, error) {
-	if kind != conf.Snapshot && kind != conf.Checkpoint {
-		return nil, &driver.Error{URI: d.drv.uri, Domain: d.name, Msg: fmt.Sprintf("unknown moment kind %d", kind)}
+	if !kind.Valid() {
+		return nil, &driver.Error{URI: d.drv.uri, Domain: d.name, Msg: fmt.Sprintf("unknown moment kind %d (want conf.Snapshot or conf.Checkpoint)", kind)}
 	}
 	return &d.kinds[kind], nil
 }
@@ -150,7 +151,7 @@ func (d *Domain) XML(ctx context.Context, kind conf.Kind, name string, flags dri
 		return "", err
 	}
 	if err := d.drv.ctxErr(ctx, d.name); err != nil {
-		return "", err
+		return "", d.drv.wrap(d.name, kind, name, "get XML", err)
 	}
 	return d.xml(ctx, kind, name, flags, true)
 }
@@ -166,7 +167,7 @@ func (d *Domain) xml(ctx context.Context, kind conf.Kind, name string, flags dri
 	secure := flags&driver.XMLSecure != 0
 	s, dom, err := d.handle(secure && !d.drv.readOnly)
 	if err != nil {
-		return "", err
+		return "", d.drv.wrap(d.name, kind, name, "get XML", err)
 	}
 	var xml string
 	if kind == conf.Snapshot {
@@ -190,7 +191,7 @@ func (d *Domain) xml(ctx context.Context, kind conf.Kind, name string, flags dri
 			}
 		}
 		err = d.drv.wrap(d.name, kind, name, "get XML", err)
-		if secure && d.drv.readOnly && isCode(err, libvirt.ERR_OPERATION_DENIED) {
+		if secure && d.drv.readOnly && errors.Is(err, driver.ErrReadOnly) {
 			if e, ok := err.(*driver.Error); ok {
 				e.Hint = joinHints(e.Hint, "The driver was opened read-only; XMLSecure needs a driver opened read-write")
 			}
@@ -203,7 +204,7 @@ func (d *Domain) xml(ctx context.Context, kind conf.Kind, name string, flags dri
 // notFound is the error for a moment the loaded list lacks, in libvirt's words.
 func (d *Domain) notFound(kind conf.Kind, name string) error {
 	return &driver.Error{URI: d.drv.uri, Domain: d.name, Kind: kind, Moment: name,
-		Msg: fmt.Sprintf("no domain %s with matching name '%s'", kind, name), Err: driver.ErrNotFound}
+		Msg: fmt.Sprintf("no domain %s with matching name '%s'", kind, name), Class: driver.ErrMomentNotFound}
 }
 
 // refresh brings st.list in step with libvirt (see driver.Domain.List), retrying once on a new
@@ -211,7 +212,7 @@ func (d *Domain) notFound(kind conf.Kind, name string) error {
 func (d *Domain) refresh(ctx context.Context, kind conf.Kind, st *kindState, full bool) error {
 	s, err := d.drv.conn(false)
 	if err != nil {
-		return err
+		return d.drv.wrap(d.name, kind, "", "load", err)
 	}
 	err = d.refreshOn(ctx, s, kind, st, full)
 	if err == nil || load.ClassOf(err) != load.ConnLost || ctx.Err() != nil {

@@ -20,7 +20,19 @@ func (d *Driver) wrap(domain string, kind conf.Kind, moment, op string, err erro
 		return nil
 	}
 	if de, ok := err.(*driver.Error); ok {
-		return de // already says where
+		// It says what it knows (the connection's URI, a class); add where it happened.
+		if de.Domain == "" {
+			de.Domain = domain
+		}
+		if de.Kind == conf.NoKind && de.Moment == "" && !de.Unnamed {
+			de.Kind = kind
+			if moment == newMoment {
+				de.Unnamed = true
+			} else {
+				de.Moment = moment
+			}
+		}
+		return de
 	}
 	var me *load.MomentError
 	if moment == "" && errors.As(err, &me) {
@@ -30,7 +42,10 @@ func (d *Driver) wrap(domain string, kind conf.Kind, moment, op string, err erro
 	if errors.As(err, &step) {
 		kind, moment = step.Kind, step.Failed
 	}
-	e := &driver.Error{URI: d.uri, Domain: domain, Kind: kind, Moment: moment, Err: err}
+	e := &driver.Error{URI: d.uri, Domain: domain, Kind: kind, Moment: moment, Err: err, Class: classOf(err)}
+	if e.Class == err {
+		e.Err = nil // the error is the class itself (ErrReadOnly, ErrClosed)
+	}
 	if moment == newMoment {
 		e.Moment, e.Unnamed = "", true
 	}
@@ -47,6 +62,32 @@ func (d *Driver) wrap(domain string, kind conf.Kind, moment, op string, err erro
 		e.Hint = joinHints(e.Hint, step.hint())
 	}
 	return e
+}
+
+// classOf returns the driver error class of err, nil if it has none.
+func classOf(err error) error {
+	for _, c := range []error{driver.ErrReadOnly, driver.ErrClosed, driver.ErrDomainNotFound, driver.ErrMomentNotFound, driver.ErrConnection} {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	var le libvirt.Error
+	if errors.As(err, &le) {
+		switch le.Code {
+		case libvirt.ERR_NO_DOMAIN:
+			return driver.ErrDomainNotFound
+		case libvirt.ERR_NO_DOMAIN_SNAPSHOT, libvirt.ERR_NO_DOMAIN_CHECKPOINT:
+			return driver.ErrMomentNotFound
+		case libvirt.ERR_OPERATION_DENIED:
+			// "read only access prevents ...", "... with secure flag": refused on a read-only
+			// connection.
+			return driver.ErrReadOnly
+		}
+	}
+	if load.ClassOf(err) == load.ConnLost {
+		return driver.ErrConnection
+	}
+	return nil
 }
 
 // joinHints joins hint sentences, skipping empty ones.

@@ -10,6 +10,7 @@ import (
 	"libvirt.org/go/libvirt"
 
 	"github.com/vmoments/vmoments/conf"
+	"github.com/vmoments/vmoments/driver"
 	"github.com/vmoments/vmoments/driver/internal/load"
 	"github.com/vmoments/vmoments/momentlist"
 )
@@ -52,7 +53,7 @@ func TestRefreshRemembersRefusals(t *testing.T) {
 		mu              sync.Mutex
 		calls, refusals int
 	)
-	drv, err := Open(ctx, "test:///default", false, Options{Single: true, wrapSource: func(s load.Source) load.Source {
+	drv, err := Open(ctx, "test:///default", driver.ReadWrite, Options{Single: true, wrapSource: func(s load.Source) load.Source {
 		return limitedSource{Source: s, limit: 3, mu: &mu, domainCalls: &calls, domainRefused: &refusals}
 	}})
 	if err != nil {
@@ -131,7 +132,7 @@ func TestRefreshListsNamesOnly(t *testing.T) {
 		handles []bool
 		kept    int
 	)
-	drv, err := Open(ctx, "test:///default", false, Options{Single: true, wrapSource: func(s load.Source) load.Source {
+	drv, err := Open(ctx, "test:///default", driver.ReadWrite, Options{Single: true, wrapSource: func(s load.Source) load.Source {
 		return keptSource{source: s.(*source), record: func(h bool, k int) {
 			mu.Lock()
 			handles, kept = append(handles, h), max(kept, k)

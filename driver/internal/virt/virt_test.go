@@ -87,20 +87,6 @@ func TestWrap(t *testing.T) {
 	}
 }
 
-func TestLooksLikeUUID(t *testing.T) {
-	for s, want := range map[string]bool{
-		"6695eb01-f6a4-8304-79aa-97f2502e193f": true,
-		"6695eb01f6a4830479aa97f2502e193f":     true,
-		"test":                                 false,
-		"deadbeef":                             false,
-		"6695eb01-f6a4-8304-79aa-97f2502e193g": false,
-	} {
-		if got := looksLikeUUID(s); got != want {
-			t.Errorf("looksLikeUUID(%q) = %v, want %v", s, got, want)
-		}
-	}
-}
-
 func def(name, parent string, disks ...string) *conf.Def {
 	d := &conf.Def{Kind: conf.Snapshot, Name: name, Parent: parent, State: "running", HasCreated: true}
 	for _, n := range disks {
@@ -114,14 +100,25 @@ func shape(l *momentlist.List) []string {
 	var out []string
 	var walk func(m *momentlist.Moment)
 	walk = func(m *momentlist.Moment) {
+		children := func() []*momentlist.Moment {
+			if m != nil {
+				return m.Children()
+			}
+			roots, _ := l.Select(nil, momentlist.Roots) // the roots in child-list order
+			return roots
+		}()
 		var kids []string
-		l.ForEachChild(m, func(c *momentlist.Moment) { kids = append(kids, c.Name()) })
+		for _, c := range children {
+			kids = append(kids, c.Name())
+		}
 		name := "(roots)"
 		if m != nil {
 			name = m.Name()
 		}
 		out = append(out, fmt.Sprint(name, kids))
-		l.ForEachChild(m, func(c *momentlist.Moment) { walk(c) })
+		for _, c := range children {
+			walk(c)
+		}
 	}
 	walk(nil)
 	return out
@@ -130,14 +127,10 @@ func shape(l *momentlist.List) []string {
 func TestCloneList(t *testing.T) {
 	l := momentlist.New(conf.Snapshot)
 	// Built by create (children newest first) and redefine (re-parented first).
-	for _, d := range []*conf.Def{def("a", "", "vda"), def("b", "a", "vda"), def("c", "a"), def("d", "b", "vdb"), def("e", "")} {
-		m, err := l.Add(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.LinkParent(m)
+	if err := l.Load([]*conf.Def{def("a", "", "vda"), def("b", "a", "vda"), def("c", "a"), def("d", "b", "vdb"), def("e", "")}, ""); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := l.Redefine(def("b", "e", "vda"), false); err != nil {
+	if _, err := l.Redefine(def("b", "e", "vda"), momentlist.KeepCurrent); err != nil {
 		t.Fatal(err)
 	}
 	l.SetCurrent(l.Find("d"))
