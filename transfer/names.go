@@ -18,7 +18,7 @@ import (
 // cut and get "~" and 16 hex digits of the name's SHA-256, which keeps them distinct and well
 // below the 255-byte limit of common file systems. Each kind has its own directory, so a snapshot
 // and a checkpoint may share a name. The manifest maps every moment to its file, so the escaping
-// never needs to be undone; Unescape undoes it anyway for names that were not shortened.
+// never needs to be undone; unescape (for the tests) undoes it anyway for names that were not shortened.
 //
 // Two names that differ only in letter case ("A", "a") would collide on case-insensitive file
 // systems; Export gives the later one the hash suffix too.
@@ -59,9 +59,9 @@ func safeByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
 }
 
-// Unescape returns the moment name an unshortened file stem (FileName without directory and
+// unescape returns the moment name an unshortened file stem (FileName without directory and
 // ".xml") stands for, and false for a shortened or malformed one.
-func Unescape(stem string) (string, bool) {
+func unescape(stem string) (string, bool) {
 	if strings.Contains(stem, "~") {
 		return "", false
 	}

@@ -122,7 +122,7 @@ func TestNamesStayInside(t *testing.T) {
 			t.Error(err)
 		}
 		stem := strings.TrimSuffix(strings.TrimPrefix(e.File, "snapshots/"), ".xml")
-		if back, ok := Unescape(stem); ok && back != e.Name {
+		if back, ok := unescape(stem); ok && back != e.Name {
 			t.Errorf("%q → %s → %q", e.Name, e.File, back)
 		}
 	}
