@@ -11,6 +11,7 @@ import (
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
 	"github.com/vmoments/vmoments/driver/drivertest"
+	"github.com/vmoments/vmoments/driver/qemu/qemutest"
 )
 
 // TestChangesThroughDriver makes every kind of change through vmoments on a running QEMU guest
@@ -20,8 +21,8 @@ import (
 // parent is libvirt's current checkpoint, so the current vmoments claimed before each create must
 // be the parent libvirt gives the new one.
 func TestChangesThroughDriver(t *testing.T) {
-	conn := connect(t, systemURI)
-	g := newGuest(t, conn, systemURI, "changes")
+	conn := qemutest.Connect(t, systemURI)
+	g := conn.NewGuest(t, group, "changes")
 	g.Start()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -37,9 +38,9 @@ func TestChangesThroughDriver(t *testing.T) {
 
 	// track follows libvirt's internal current checkpoint, independently of vmoments.
 	var track drivertest.Tracker
-	snap := func(name string, flags driver.SnapshotCreateFlags, disks ...diskMode) func() error {
+	snap := func(name string, flags driver.SnapshotCreateFlags, disks ...qemutest.Disk) func() error {
 		return func() error {
-			got, err := dom.CreateSnapshot(ctx, snapshotRequest(name, disks), flags)
+			got, err := dom.CreateSnapshot(ctx, qemutest.SnapshotRequest(name, disks...), flags)
 			if err == nil && got != name {
 				err = fmt.Errorf("CreateSnapshot returned %q, want %q", got, name)
 			}
@@ -47,13 +48,13 @@ func TestChangesThroughDriver(t *testing.T) {
 		}
 	}
 	// checkpoint creates a checkpoint through vmoments and checks the current it predicted.
-	checkpoint := func(name string, disks ...diskMode) func() error {
+	checkpoint := func(name string, disks ...qemutest.Disk) func() error {
 		return func() error {
 			before, rule, err := dom.Current(ctx, conf.Checkpoint)
 			if err != nil {
 				return err
 			}
-			if _, err := dom.CreateCheckpoint(ctx, checkpointRequest(name, disks), 0); err != nil {
+			if _, err := dom.CreateCheckpoint(ctx, qemutest.CheckpointRequest(name, disks...), 0); err != nil {
 				return err
 			}
 			track.Created(name)
@@ -61,7 +62,7 @@ func TestChangesThroughDriver(t *testing.T) {
 			if before != nil {
 				wantParent = before.Name()
 			}
-			if got := g.CheckpointRelations().Parent[name]; got != wantParent {
+			if got := g.CheckpointTree().Parent[name]; got != wantParent {
 				return fmt.Errorf("libvirt made %q the parent of the new checkpoint %s, so its current checkpoint was %q; vmoments said %q (%v)",
 					got, name, got, wantParent, rule)
 			}
@@ -151,23 +152,23 @@ func TestChangesThroughDriver(t *testing.T) {
 }
 
 // checkSameAsLibvirt fails the test unless dom's loaded lists equal libvirt's own answers.
-func checkSameAsLibvirt(ctx context.Context, t *testing.T, g *guest, dom driver.Domain, when string) {
+func checkSameAsLibvirt(ctx context.Context, t *testing.T, g *qemutest.Guest, dom driver.Domain, when string) {
 	t.Helper()
 	for _, kind := range []conf.Kind{conf.Snapshot, conf.Checkpoint} {
 		list, err := dom.Moments(ctx, kind)
 		if err != nil {
 			t.Fatalf("%s: %s list: %v", when, kind, err)
 		}
-		got := listRelations(list)
-		var want relations
+		got := listTree(list)
+		var want qemutest.Tree
 		if kind == conf.Snapshot {
-			want = g.SnapshotRelations()
+			want = g.SnapshotTree()
 		} else {
-			want = g.CheckpointRelations()
+			want = g.CheckpointTree()
 			got.Current = "" // libvirt does not tell; the creates check it
 		}
-		if !got.equal(want) {
-			t.Fatalf("%s: vmoments' %ss differ from libvirt's: %s", when, kind, got.diff(want))
+		if !got.Equal(want) {
+			t.Fatalf("%s: vmoments' %ss differ from libvirt's: %s", when, kind, got.Diff(want))
 		}
 	}
 }

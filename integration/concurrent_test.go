@@ -12,6 +12,7 @@ import (
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
 	"github.com/vmoments/vmoments/driver/drivertest"
+	"github.com/vmoments/vmoments/driver/qemu/qemutest"
 	"github.com/vmoments/vmoments/momentlist"
 )
 
@@ -21,19 +22,18 @@ import (
 // Run with -race (make test does), it finds unguarded state; at the end the handle must still
 // equal libvirt and a fresh load.
 //
-// It runs on the test's own libvirtd (daemon_test.go), not the system one: libvirt 9.0's QEMU
-// driver crashes (SIGSEGV in virDomainMomentForEachChild) on some deletes of a shut-off guest's
-// snapshots — reproduced with a single client: delete CHILDREN_ONLY of w5 in
-// w5 -> {w6 -> w7, w8 -> w9 -> w10 -> w11} with w9 current — and a test that
-// meets such a bug must not take down the daemon everybody else uses. The deletes below stay
-// clear of that shape.
+// It runs on the test's own libvirtd (qemutest.StartDaemon), not the system one: libvirt 9.0's
+// QEMU driver crashes (SIGSEGV in virDomainMomentForEachChild) on some deletes of a shut-off
+// guest's snapshots — reproduced with a single client: delete CHILDREN_ONLY of w5 in
+// w5 -> {w6 -> w7, w8 -> w9 -> w10 -> w11} with w9 current — and a test that meets such a bug
+// must not take down the daemon everybody else uses. The deletes below stay clear of that shape.
 func TestConcurrentUse(t *testing.T) {
-	d := startTCPDaemon(t)
+	d := qemutest.StartDaemon(t)
 	uri := d.URI
-	conn := connect(t, uri)
-	g := newGuest(t, conn, uri, "concurrent")
+	conn := d.Connect(t)
+	g := conn.NewGuest(t, group, "concurrent")
 	tr := genTree(true, treeShape{N: 300, Roots: 2, Branch: 0.2, Seed: 61})
-	g.Redefine(tr, redefineConns)
+	redefine(g, tr)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -100,7 +100,7 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	for i := range 12 {
 		name := fmt.Sprintf("w%d", i)
-		_, err := dom.CreateSnapshot(ctx, snapshotRequest(name, nil), 0)
+		_, err := dom.CreateSnapshot(ctx, qemutest.SnapshotRequest(name), 0)
 		write("create "+name, err)
 		if i%4 == 3 {
 			write("revert to w"+fmt.Sprint(i-2), dom.Revert(ctx, fmt.Sprintf("w%d", i-2), 0))

@@ -10,17 +10,18 @@ import (
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
 	"github.com/vmoments/vmoments/driver/drivertest"
+	"github.com/vmoments/vmoments/driver/qemu/qemutest"
 )
 
 // TestConformance builds every state (states_test.go) on the system daemon and runs the drivers'
 // conformance suite on it through the QEMU driver: every combination of libvirt's list flags for
 // both kinds, at domain level and from several moments, each compared with libvirt's own answer.
 func TestConformance(t *testing.T) {
-	conn := connect(t, systemURI)
+	conn := qemutest.Connect(t, systemURI)
 	total := 0
 	for _, st := range states {
 		t.Run(st.name, func(t *testing.T) {
-			g := newGuest(t, conn, systemURI, st.name)
+			g := conn.NewGuest(t, group, st.name)
 			timed(t, "build "+st.name+": "+st.about, func() { st.build(t, g) })
 			// Every combination is compared with libvirt's own answer; every 4th (64th on
 			// the big trees) is served by Domain.List, which asks libvirtd for the names again,
@@ -39,7 +40,7 @@ func TestConformance(t *testing.T) {
 // runConformance opens a fresh read-only driver on uri and runs the suite's list checks on g
 // for snapshots and checkpoints. A fresh handle means the checkpoint current is libvirt's
 // fresh-load rule, which the suite computes itself. It returns the number of cases.
-func runConformance(t *testing.T, uri string, g *guest, listEvery int) int {
+func runConformance(t *testing.T, uri string, g *qemutest.Guest, listEvery int) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

@@ -11,15 +11,15 @@ import (
 
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
-	"libvirt.org/go/libvirt"
+	"github.com/vmoments/vmoments/driver/qemu/qemutest"
 )
 
 // TestErrors checks what a caller gets when libvirt or QEMU refuses: libvirt's own message,
 // verbatim, after the URI, the domain and the moment; the libvirt error reachable with
 // errors.As; and a read-only driver refusing changes before it reaches libvirt.
 func TestErrors(t *testing.T) {
-	conn := connect(t, systemURI)
-	g := newGuest(t, conn, systemURI, "errors")
+	conn := qemutest.Connect(t, systemURI)
+	g := conn.NewGuest(t, group, "errors")
 	g.Snapshot("base", 0)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -44,22 +44,20 @@ func TestErrors(t *testing.T) {
 		{
 			name: "partial internal snapshot",
 			direct: func() error {
-				_, err := g.Dom.CreateSnapshotXML(snapshotRequest("p1", only("vda", "internal", "no")), 0)
-				return err
+				return g.TrySnapshot(qemutest.SnapshotRequest("p1", only("vda", "internal", "no")...), 0)
 			},
 			via: func() error {
-				_, err := dom.CreateSnapshot(ctx, snapshotRequest("p1", only("vda", "internal", "no")), 0)
+				_, err := dom.CreateSnapshot(ctx, qemutest.SnapshotRequest("p1", only("vda", "internal", "no")...), 0)
 				return err
 			},
 		},
 		{
 			name: "checkpoint of a shut-off guest",
 			direct: func() error {
-				_, err := g.Dom.CreateCheckpointXML(checkpointRequest("c1", both("bitmap")), 0)
-				return err
+				return g.TryCheckpoint(qemutest.CheckpointRequest("c1", both("bitmap")...), 0)
 			},
 			via: func() error {
-				_, err := dom.CreateCheckpoint(ctx, checkpointRequest("c1", both("bitmap")), 0)
+				_, err := dom.CreateCheckpoint(ctx, qemutest.CheckpointRequest("c1", both("bitmap")...), 0)
 				return err
 			},
 		},
@@ -68,19 +66,18 @@ func TestErrors(t *testing.T) {
 			// daemon survives every call after it (TestLibvirtBugs, "existing name").
 			name: "snapshot that exists",
 			direct: func() error {
-				_, err := g.Dom.CreateSnapshotXML(snapshotRequest("base", nil), 0)
-				return err
+				return g.TrySnapshot(qemutest.SnapshotRequest("base"), 0)
 			},
 			via: func() error {
-				_, err := dom.CreateSnapshot(ctx, snapshotRequest("base", nil), 0)
+				_, err := dom.CreateSnapshot(ctx, qemutest.SnapshotRequest("base"), 0)
 				return err
 			},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := tc.direct()
-			var lerr libvirt.Error
-			if !errors.As(want, &lerr) {
+			lerr, ok := qemutest.AsLibvirtError(want)
+			if !ok {
 				t.Fatalf("libvirt accepted the request (err %v); the case is meant to be refused", want)
 			}
 			got := tc.via()
@@ -91,8 +88,7 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("error %q: want %q, then libvirt's message %q", got, prefix, lerr.Message)
 			}
 			t.Logf("vmoments: %v", got)
-			var through libvirt.Error
-			if !errors.As(got, &through) || through.Code != lerr.Code {
+			if through, ok := qemutest.AsLibvirtError(got); !ok || through.Code != lerr.Code {
 				t.Fatalf("error %q: the libvirt error (code %d) is not reachable with errors.As", got, lerr.Code)
 			}
 			var derr *driver.Error
@@ -113,7 +109,7 @@ func TestErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		changes := map[string]func() error{
-			"create snapshot": func() error { _, err := rdom.CreateSnapshot(ctx, snapshotRequest("ro", nil), 0); return err },
+			"create snapshot": func() error { _, err := rdom.CreateSnapshot(ctx, qemutest.SnapshotRequest("ro"), 0); return err },
 			"delete":          func() error { return rdom.Delete(ctx, conf.Snapshot, "base", driver.DeleteMetadataOnly) },
 			"revert":          func() error { return rdom.Revert(ctx, "base", 0) },
 			"set current":     func() error { return rdom.SetCurrent(ctx, "base") },

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/driver/qemu/qemutest"
 	"github.com/vmoments/vmoments/momentlist"
 )
 
@@ -23,8 +24,8 @@ import (
 //
 // so vda's current moments are x2 and c3, vdb's are x1 and c1.
 func TestPerDiskCurrent(t *testing.T) {
-	conn := connect(t, systemURI)
-	g := newGuest(t, conn, systemURI, "perdisk")
+	conn := qemutest.Connect(t, systemURI)
+	g := conn.NewGuest(t, group, "perdisk")
 	g.Start()
 	g.Snapshot("x1", diskOnly, both("external")...)
 	g.Snapshot("x2", diskOnly, only("vda", "external", "no")...)

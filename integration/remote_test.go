@@ -12,26 +12,22 @@ import (
 
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/driver/qemu/qemutest"
 	"github.com/vmoments/vmoments/momentlist"
 )
 
 // TestRemoteURI proves that a remote URI works the same as a local one: a second libvirtd
-// listens on 127.0.0.1 (see tcpDaemon for why and how it is kept apart from the system daemon),
-// a domain with real and redefined moments is defined there, and vmoments through
+// listens on 127.0.0.1 (see qemutest.Daemon for why and how it is kept apart from the system
+// daemon), a domain with real and redefined moments is defined there, and vmoments through
 // qemu+tcp://127.0.0.1:PORT/system serves the same lists as vmoments through the daemon's unix
 // socket and as libvirt itself.
 func TestRemoteURI(t *testing.T) {
-	d := startTCPDaemon(t)
-	conn := connect(t, d.URI)
-	g := newGuest(t, conn, d.URI, "remote")
-	doms, err := conn.ListAllDomains(0)
-	if err != nil {
-		t.Fatal(err)
+	d := qemutest.StartDaemon(t)
+	conn := d.Connect(t)
+	g := conn.NewGuest(t, group, "remote")
+	if doms := conn.DomainNames(t); len(doms) != 1 {
+		t.Fatalf("the second libvirtd has %d domains (%q); want only the test's own %s (it must not see the system daemon's)", len(doms), doms, g.Name)
 	}
-	if len(doms) != 1 {
-		t.Fatalf("the second libvirtd has %d domains; want only the test's own %s (it must not see the system daemon's)", len(doms), g.Name)
-	}
-	doms[0].Free()
 
 	// Real offline snapshots with a revert, then redefined trees of both kinds (snapshots first:
 	// with a checkpoint present QEMU refuses snapshots of a shut-off guest).
@@ -41,12 +37,12 @@ func TestRemoteURI(t *testing.T) {
 	g.Snapshot("real3", 0)
 	snaps := genTree(true, treeShape{N: 300, Roots: 3, Branch: 0.15, Seed: 31})
 	cps := genTree(false, treeShape{N: 60, Roots: 2, Branch: 0.15, Seed: 32})
-	timed(t, "redefine 300 snapshots over TCP", func() { g.Redefine(snaps, redefineConns) })
-	timed(t, "redefine 60 checkpoints over TCP", func() { g.Redefine(cps, redefineConns) })
+	timed(t, "redefine 300 snapshots over TCP", func() { redefine(g, snaps) })
+	timed(t, "redefine 60 checkpoints over TCP", func() { redefine(g, cps) })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	want := map[conf.Kind]relations{conf.Snapshot: g.SnapshotRelations(), conf.Checkpoint: g.CheckpointRelations()}
+	want := map[conf.Kind]qemutest.Tree{conf.Snapshot: g.SnapshotTree(), conf.Checkpoint: g.CheckpointTree()}
 	if n := len(want[conf.Snapshot].Parent); n != 303 {
 		t.Fatalf("libvirt lists %d snapshots, want 303", n)
 	}
@@ -69,15 +65,15 @@ func TestRemoteURI(t *testing.T) {
 					t.Fatalf("%s: load %ss: %v", uri, kind, err)
 				}
 			})
-			got := listRelations(l)
+			got := listTree(l)
 			w := want[kind]
 			if kind == conf.Checkpoint {
 				// Fresh load: libvirt's rule (the leaf of a single chain, else none); this
 				// tree has branches, so none. libvirt does not report its own.
 				w.Current = ""
 			}
-			if !got.equal(w) {
-				t.Fatalf("%s: vmoments' %ss differ from libvirt's: %s", uri, kind, got.diff(w))
+			if !got.Equal(w) {
+				t.Fatalf("%s: vmoments' %ss differ from libvirt's: %s", uri, kind, got.Diff(w))
 			}
 			lists[uri][kind] = l
 		}
@@ -105,26 +101,17 @@ func TestRemoteURI(t *testing.T) {
 	t.Logf("conformance through %s: %d cases", d.URI, runConformance(t, d.URI, g, 16))
 }
 
-// names returns the moments' names in order.
-func names(ms []*momentlist.Moment) []string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = m.Name()
-	}
-	return out
-}
-
 // TestRestartDuringLoad restarts libvirtd while vmoments is fetching the XML of a domain's
 // snapshots: the load must be retried on a new connection and end with the full, right tree.
 // Only the test's own daemon can be restarted (the system daemon is never touched); the
 // restart happens from the load's progress callback, once a third of the moments are in, and
 // the callback returns only when the new daemon answers, so the retry meets a live daemon.
 func TestRestartDuringLoad(t *testing.T) {
-	d := startTCPDaemon(t)
-	conn := connect(t, d.URI)
-	g := newGuest(t, conn, d.URI, "restart")
+	d := qemutest.StartDaemon(t)
+	conn := d.Connect(t)
+	g := conn.NewGuest(t, group, "restart")
 	tr := genTree(true, treeShape{N: 1500, Roots: 2, Branch: 0.1, Seed: 41})
-	timed(t, "redefine 1,500 snapshots over TCP", func() { g.Redefine(tr, redefineConns) })
+	timed(t, "redefine 1,500 snapshots over TCP", func() { redefine(g, tr) })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -162,8 +149,8 @@ func TestRestartDuringLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load across a libvirtd restart: %v", err)
 	}
-	if got, want := listRelations(list), tr.Relations(); !got.equal(want) {
-		t.Fatalf("after the restart vmoments loaded a different tree: %s", got.diff(want))
+	if got, want := listTree(list), tr.Relations(); !got.Equal(want) {
+		t.Fatalf("after the restart vmoments loaded a different tree: %s", got.Diff(want))
 	}
 	// The driver keeps working on its new connection.
 	if _, err := dom.List(ctx, conf.Snapshot, "", momentlist.Leaves); err != nil {

@@ -13,8 +13,8 @@ import (
 
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/driver/qemu/qemutest"
 	"github.com/vmoments/vmoments/momentlist"
-	"libvirt.org/go/libvirt"
 )
 
 // rpcListLimit is libvirtd's limit on the names of one list call (REMOTE_DOMAIN_SNAPSHOT_LIST_MAX).
@@ -30,30 +30,26 @@ const hugeSnapshots = 20000
 // (non-leaf, inactive, internal) has more than 16,384 members and the pieces must be cut along
 // the tree (roots, then each root's descendants).
 func TestTwentyThousandSnapshots(t *testing.T) {
-	conn := connect(t, systemURI)
-	g := newGuest(t, conn, systemURI, "20k")
+	conn := qemutest.Connect(t, systemURI)
+	g := conn.NewGuest(t, group, "20k")
 	tr := genTree(true, treeShape{N: hugeSnapshots, Roots: 6, Branch: 0.03, Offline: 0.95, Seed: 20000})
 	if n := finestGroup(tr); n <= rpcListLimit {
 		t.Fatalf("tree too easy: its largest non-leaf/inactive/internal group has %d members, want > %d", n, rpcListLimit)
 	}
-	timed(t, "redefine 20,000 snapshots ("+tr.stats()+")", func() { g.Redefine(tr, redefineConns) })
+	timed(t, "redefine 20,000 snapshots ("+tr.stats()+")", func() { redefine(g, tr) })
 
 	// The premise: libvirt's own client cannot list this domain.
 	out, err := exec.Command("virsh", "-c", systemURI, "snapshot-list", "--name", g.Name).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "too many remote strings") {
 		t.Fatalf("virsh snapshot-list on %d snapshots: err %v, output %.200q; want it to fail with \"too many remote strings\"", hugeSnapshots, err, out)
 	}
-	if _, err := g.Dom.ListAllSnapshots(0); err == nil {
+	if _, err := g.ListSnapshots(); err == nil {
 		t.Fatalf("ListAllSnapshots on %d snapshots succeeded; libvirtd's limit is %d", hugeSnapshots, rpcListLimit)
 	} else {
 		t.Logf("libvirt refuses the single call, as expected: %v", err)
 	}
-	if cur, err := g.Dom.SnapshotCurrent(0); err != nil {
-		t.Fatalf("libvirt's current snapshot of %s: %v", g.Name, err)
-	} else if name, _ := cur.GetName(); name != tr.Current {
+	if name := g.CurrentSnapshot(); name != tr.Current {
 		t.Fatalf("libvirt's current snapshot of %s is %q, want %q", g.Name, name, tr.Current)
-	} else {
-		cur.Free()
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -74,8 +70,8 @@ func TestTwentyThousandSnapshots(t *testing.T) {
 		}
 	})
 	want := tr.Relations()
-	if got := listRelations(list); !got.equal(want) {
-		t.Fatalf("vmoments loaded a different tree: %s", got.diff(want))
+	if got := listTree(list); !got.Equal(want) {
+		t.Fatalf("vmoments loaded a different tree: %s", got.Diff(want))
 	}
 	cur, rule, err := dom.Current(ctx, conf.Snapshot)
 	if err != nil || cur == nil || cur.Name() != tr.Current {
@@ -175,10 +171,10 @@ func finestGroup(tr tree) int {
 // them, but they are gone when their turn comes. The load must skip them rather than fail,
 // and the next read must drop those it had fetched before they went.
 func TestDeletedDuringLoad(t *testing.T) {
-	conn := connect(t, systemURI)
-	g := newGuest(t, conn, systemURI, "gone")
+	conn := qemutest.Connect(t, systemURI)
+	g := conn.NewGuest(t, group, "gone")
 	tr := genTree(true, treeShape{N: 1500, Roots: 3, Branch: 0.2, Seed: 51})
-	timed(t, "redefine 1,500 snapshots", func() { g.Redefine(tr, redefineConns) })
+	timed(t, "redefine 1,500 snapshots", func() { redefine(g, tr) })
 	want := tr.Relations()
 	isParent := map[string]bool{}
 	for _, p := range want.Parent {
@@ -209,13 +205,8 @@ func TestDeletedDuringLoad(t *testing.T) {
 			once.Do(func() {
 				defer close(deleted)
 				for _, name := range doomed {
-					s, err := g.Dom.SnapshotLookupByName(name, 0)
-					if err == nil {
-						err = s.Delete(libvirt.DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)
-						s.Free()
-					}
-					if err != nil {
-						t.Errorf("delete snapshot %s during the load: %v", name, err)
+					if err := g.TryDeleteSnapshot(name, driver.DeleteMetadataOnly); err != nil {
+						t.Errorf("during the load: %v", err)
 					}
 				}
 			})
@@ -251,7 +242,7 @@ func TestDeletedDuringLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := listRelations(list); !got.equal(want) {
-		t.Fatalf("after a refresh: %s", got.diff(want))
+	if got := listTree(list); !got.Equal(want) {
+		t.Fatalf("after a refresh: %s", got.Diff(want))
 	}
 }

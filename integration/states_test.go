@@ -5,7 +5,8 @@ package integration
 import (
 	"testing"
 
-	"libvirt.org/go/libvirt"
+	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/driver/qemu/qemutest"
 )
 
 // A state is a domain with real moments, made by libvirt on QEMU the way people make them.
@@ -14,36 +15,36 @@ import (
 type state struct {
 	name  string
 	about string
-	build func(t *testing.T, g *guest)
+	build func(t *testing.T, g *qemutest.Guest)
 }
 
 // both gives both disks the same mode.
-func both(mode string) []diskMode { return []diskMode{{"vda", mode}, {"vdb", mode}} }
-
-// only gives disk the mode and the other disk other ("no" for a partial moment).
-func only(disk, mode, other string) []diskMode {
-	if disk == "vda" {
-		return []diskMode{{"vda", mode}, {"vdb", other}}
-	}
-	return []diskMode{{"vda", other}, {"vdb", mode}}
+func both(mode string) []qemutest.Disk {
+	return []qemutest.Disk{{Name: "vda", Mode: mode}, {Name: "vdb", Mode: mode}}
 }
 
+// only gives disk the mode and the other disk other ("no" for a partial moment).
+func only(disk, mode, other string) []qemutest.Disk {
+	if disk == "vda" {
+		return []qemutest.Disk{{Name: "vda", Mode: mode}, {Name: "vdb", Mode: other}}
+	}
+	return []qemutest.Disk{{Name: "vda", Mode: other}, {Name: "vdb", Mode: mode}}
+}
+
+// libvirt's flags, as the driver package spells them (same numbers).
 const (
-	diskOnly   = libvirt.DOMAIN_SNAPSHOT_CREATE_DISK_ONLY
-	revertRun  = libvirt.DOMAIN_SNAPSHOT_REVERT_RUNNING
-	delChild   = libvirt.DOMAIN_SNAPSHOT_DELETE_CHILDREN
-	delOnly    = libvirt.DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY
-	delMeta    = libvirt.DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY
-	cpDelChild = libvirt.DOMAIN_CHECKPOINT_DELETE_CHILDREN
-	cpDelOnly  = libvirt.DOMAIN_CHECKPOINT_DELETE_CHILDREN_ONLY
-	cpDelMeta  = libvirt.DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY
+	diskOnly  = driver.SnapshotCreateDiskOnly
+	revertRun = driver.RevertRunning
+	delMeta   = driver.DeleteMetadataOnly
+	// Checkpoint deletes only: no snapshot delete with children goes to the shared daemon.
+	cpDelChild = driver.DeleteChildren
+	cpDelOnly  = driver.DeleteChildrenOnly
 )
 
 // Sizes of the redefined trees (issue #3 asks for at least 1,000 and 300).
 const (
 	bigSnapshots   = 1200
 	bigCheckpoints = 320
-	redefineConns  = 4
 )
 
 // states are the domains the conformance suite runs on.
@@ -51,7 +52,7 @@ var states = []state{
 	{
 		name:  "empty",
 		about: "a domain without moments",
-		build: func(t *testing.T, g *guest) {
+		build: func(t *testing.T, g *qemutest.Guest) {
 			g.WantSnapshots(map[string]string{}, "")
 			g.WantCheckpoints(map[string]string{})
 		},
@@ -59,7 +60,7 @@ var states = []state{
 	{
 		name:  "offline-internal",
 		about: "internal snapshots of a shut-off guest, reverts, a branch, a current with a child",
-		build: func(t *testing.T, g *guest) {
+		build: func(t *testing.T, g *qemutest.Guest) {
 			for _, n := range []string{"s1", "s2", "s3"} {
 				g.Snapshot(n, 0)
 			}
@@ -73,7 +74,7 @@ var states = []state{
 	{
 		name:  "running-memory",
 		about: "internal snapshots of a running and a paused guest with their memory, a revert to a running one",
-		build: func(t *testing.T, g *guest) {
+		build: func(t *testing.T, g *qemutest.Guest) {
 			g.Start()
 			g.Snapshot("r1", 0)
 			g.Snapshot("r2", 0)
@@ -88,7 +89,7 @@ var states = []state{
 	{
 		name:  "external",
 		about: "external disk-only snapshots, a partial one (vdb snapshot='no'), an offline external one, a deleted leaf",
-		build: func(t *testing.T, g *guest) {
+		build: func(t *testing.T, g *qemutest.Guest) {
 			g.Start()
 			g.Snapshot("e1", diskOnly, both("external")...)
 			g.Snapshot("e2", diskOnly, only("vda", "external", "no")...)
@@ -103,7 +104,7 @@ var states = []state{
 	{
 		name:  "checkpoints",
 		about: "checkpoints of a running guest, partial ones (checkpoint='no'), deletes plain, children-only, children, metadata-only",
-		build: func(t *testing.T, g *guest) {
+		build: func(t *testing.T, g *qemutest.Guest) {
 			g.Start()
 			g.Checkpoint("c1", both("bitmap")...)
 			g.Checkpoint("c2", only("vda", "bitmap", "no")...)
@@ -119,14 +120,14 @@ var states = []state{
 			g.DeleteCheckpoint("c8", cpDelChild) // drops c8 and c9; current back to c6
 			g.Checkpoint("c10", only("vdb", "bitmap", "no")...)
 			g.Checkpoint("c11", both("bitmap")...)
-			g.DeleteCheckpoint("c11", cpDelMeta)
+			g.DeleteCheckpoint("c11", delMeta)
 			g.WantCheckpoints(map[string]string{"c1": "", "c3": "c1", "c4": "c3", "c5": "c4", "c6": "c5", "c10": "c6"})
 		},
 	},
 	{
 		name:  "mixed",
 		about: "snapshots and checkpoints of one running guest: memory, external, partial checkpoints, a memory snapshot after checkpoints",
-		build: func(t *testing.T, g *guest) {
+		build: func(t *testing.T, g *qemutest.Guest) {
 			g.Start()
 			g.Snapshot("m1", 0)
 			g.Checkpoint("k1", both("bitmap")...)
@@ -140,11 +141,16 @@ var states = []state{
 	},
 	{
 		name:  "deletes",
-		about: "offline internal snapshots after deletes of every kind: plain (re-parents), children, children-only, metadata-only, and reverts",
-		build: func(t *testing.T, g *guest) {
+		about: "offline internal snapshots after deletes of every kind: plain (re-parents), metadata-only, the end states of children and children-only, and reverts",
+		build: func(t *testing.T, g *qemutest.Guest) {
 			//  a - b - c - d      after: a - c - d (b deleted plain)
-			//       \- e - f             a - e (children-only)
-			//  g - h - i                 g (children: h, i gone; then j under g)
+			//       \- e - f             a - e (e's children deleted)
+			//  g - h - i                 g (h and its children deleted; then j under g)
+			//
+			// libvirt's own CHILDREN and CHILDREN_ONLY deletes never go to the shared daemon
+			// (libvirt 9.0 crashes on some, docs/libvirt-bugs.md B1; TestLibvirtBugs shows them
+			// on a private one). The same end states come from plain deletes, leaves first, as
+			// the QEMU driver makes them: a deleted current snapshot hands current to its parent.
 			g.Snapshot("a", 0)
 			g.Snapshot("b", 0)
 			g.Snapshot("c", 0)
@@ -153,13 +159,16 @@ var states = []state{
 			g.Snapshot("e", 0)
 			g.Snapshot("f", 0)
 			g.DeleteSnapshot("b", 0)
-			g.DeleteSnapshot("e", delOnly)
+			g.DeleteSnapshot("f", 0) // e's children only: current f was below, current becomes e
+			g.WantSnapshots(map[string]string{"a": "", "c": "a", "d": "c", "e": "a"}, "e")
 			g.Revert("a", 0)
 			g.DeleteSnapshot("a", delMeta) // metadata only: its children become roots
 			g.Snapshot("g", 0)
 			g.Snapshot("h", 0)
 			g.Snapshot("i", 0)
-			g.DeleteSnapshot("h", delChild) // current i was below: current becomes g
+			g.DeleteSnapshot("i", 0) // h with children: current i was below, current becomes g
+			g.DeleteSnapshot("h", 0)
+			g.WantSnapshots(map[string]string{"c": "", "d": "c", "e": "", "g": ""}, "g")
 			g.Snapshot("j", 0)
 			g.Revert("c", 0)
 			g.WantSnapshots(map[string]string{"c": "", "d": "c", "e": "", "g": "", "j": "g"}, "c")
@@ -169,11 +178,11 @@ var states = []state{
 		name: "redefined",
 		about: "1,200 redefined snapshots (every state, internal and external, partial, odd names) and " +
 			"320 redefined checkpoints (partial ones), both with several roots and branches",
-		build: func(t *testing.T, g *guest) {
+		build: func(t *testing.T, g *qemutest.Guest) {
 			snaps := genTree(true, treeShape{N: bigSnapshots, Roots: 4, Branch: 0.12, Seed: 11})
 			cps := genTree(false, treeShape{N: bigCheckpoints, Roots: 3, Branch: 0.1, Seed: 12})
-			timed(t, "redefine 1,200 snapshots ("+snaps.stats()+")", func() { g.Redefine(snaps, redefineConns) })
-			timed(t, "redefine 320 checkpoints ("+cps.stats()+")", func() { g.Redefine(cps, redefineConns) })
+			timed(t, "redefine 1,200 snapshots ("+snaps.stats()+")", func() { redefine(g, snaps) })
+			timed(t, "redefine 320 checkpoints ("+cps.stats()+")", func() { redefine(g, cps) })
 			want := snaps.Relations()
 			g.WantSnapshots(want.Parent, want.Current)
 			g.WantCheckpoints(cps.Relations().Parent)

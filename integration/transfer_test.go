@@ -16,18 +16,17 @@ import (
 	"testing"
 	"time"
 
-	"libvirt.org/go/libvirt"
-
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
 	_ "github.com/vmoments/vmoments/driver/qemu"
+	"github.com/vmoments/vmoments/driver/qemu/qemutest"
 	"github.com/vmoments/vmoments/transfer"
 )
 
 // transferViews is what a round trip must keep, as libvirt and virsh show it: virsh's
 // snapshot-list/checkpoint-list --parent and --tree, virsh's current snapshot, every moment's
 // dumpxml (SECURE), and vmoments' per-disk current (from a handle that followed the changes).
-func transferViews(t *testing.T, uri string, g *guest, dom driver.Domain, kind conf.Kind) string {
+func transferViews(t *testing.T, uri string, g *qemutest.Guest, dom driver.Domain, kind conf.Kind) string {
 	t.Helper()
 	var b strings.Builder
 	list := "snapshot-list"
@@ -73,30 +72,9 @@ func transferViews(t *testing.T, uri string, g *guest, dom driver.Domain, kind c
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(&b, "== dumpxml %s\n%s", n, dumpXML(t, g, kind, n))
+		fmt.Fprintf(&b, "== dumpxml %s\n%s", n, g.DumpXML(kind, n))
 	}
 	return b.String()
-}
-
-// dumpXML is virsh's dumpxml --security-info of a moment, through the guest's own read-write
-// connection.
-func dumpXML(t *testing.T, g *guest, kind conf.Kind, name string) string {
-	t.Helper()
-	var x string
-	var err error
-	if kind == conf.Snapshot {
-		s := g.snapshot(name)
-		defer s.Free()
-		x, err = s.GetXMLDesc(libvirt.DOMAIN_SNAPSHOT_XML_SECURE)
-	} else {
-		c := g.checkpoint(name)
-		defer c.Free()
-		x, err = c.GetXMLDesc(libvirt.DOMAIN_CHECKPOINT_XML_SECURE)
-	}
-	if err != nil {
-		t.Fatalf("dumpxml %s %q: %v", kind, name, err)
-	}
-	return x
 }
 
 // diffViews reports the first differing line of two views.
@@ -185,14 +163,14 @@ func spoiled(t *testing.T, path, name string, edit func([]byte) []byte, fixSum b
 // the middle of an import (its <domain> has another UUID), an altered file, a missing file:
 // each time the destination is exactly as before.
 func TestTransferSnapshots(t *testing.T) {
-	conn := connect(t, systemURI)
-	g := newGuest(t, conn, systemURI, "xfer-snap")
+	conn := qemutest.Connect(t, systemURI)
+	g := conn.NewGuest(t, group, "xfer-snap")
 	g.Snapshot("real1", 0)
 	g.Snapshot("real2", 0)
 	g.Revert("real1", 0)
 	g.Snapshot("real3", 0)
 	tr := genTree(true, treeShape{N: 600, Roots: 3, Branch: 0.1, Seed: 505})
-	timed(t, "redefine 600 snapshots ("+tr.stats()+")", func() { g.Redefine(tr, redefineConns) })
+	timed(t, "redefine 600 snapshots ("+tr.stats()+")", func() { redefine(g, tr) })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -213,9 +191,7 @@ func TestTransferSnapshots(t *testing.T) {
 		t.Fatalf("manifest: %d moments, current %q, libvirt %q", len(m.Moments), m.CurrentSnapshot, m.LibvirtVersion)
 	}
 	timed(t, "delete the metadata of 603 snapshots", func() {
-		if err := dropMetadata(g.Dom); err != nil {
-			t.Fatal(err)
-		}
+		g.DropMetadata()
 	})
 	var res *transfer.Result
 	timed(t, "import 603 snapshots from the tar", func() {
@@ -283,21 +259,21 @@ func TestTransferSnapshots(t *testing.T) {
 // per-disk current, and libvirt's own current checkpoint (revealed as the parent libvirt gives
 // a new checkpoint) are as before.
 func TestTransferCheckpoints(t *testing.T) {
-	conn := connect(t, systemURI)
-	g := newGuest(t, conn, systemURI, "xfer-chk")
+	conn := qemutest.Connect(t, systemURI)
+	g := conn.NewGuest(t, group, "xfer-chk")
 	g.Start()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	_, dom := openRW(t, systemURI, g.Name)
 	chain := []struct {
 		name  string
-		disks []diskMode
+		disks []qemutest.Disk
 	}{
 		{"c1", both("bitmap")}, {"c2", only("vda", "bitmap", "no")}, {"c3", both("bitmap")},
 		{"c4", only("vdb", "bitmap", "no")}, {"c5", only("vda", "bitmap", "no")},
 	}
 	for _, c := range chain {
-		if _, err := dom.CreateCheckpoint(ctx, checkpointRequest(c.name, c.disks), 0); err != nil {
+		if _, err := dom.CreateCheckpoint(ctx, qemutest.CheckpointRequest(c.name, c.disks...), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -336,7 +312,7 @@ func TestTransferCheckpoints(t *testing.T) {
 	if _, err := transfer.RemoveMetadata(ctx, dom, m, nil); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(g.CheckpointRelations().Parent); n != 0 {
+	if n := len(g.CheckpointTree().Parent); n != 0 {
 		t.Fatalf("%d checkpoints left", n)
 	}
 	// With REDEFINE_VALIDATE libvirt checks every checkpoint's bitmaps in the running QEMU: the
@@ -348,7 +324,7 @@ func TestTransferCheckpoints(t *testing.T) {
 		t.Fatalf("import --validate: %v, want a failure at b1", err)
 	}
 	t.Logf("import --validate: %v", err)
-	if n := len(g.CheckpointRelations().Parent); n != 0 {
+	if n := len(g.CheckpointTree().Parent); n != 0 {
 		t.Fatalf("%d checkpoints left after a rolled-back import", n)
 	}
 	res, err := transfer.Import(ctx, dom, path, transfer.ImportOptions{})
@@ -403,7 +379,7 @@ func TestTransferCheckpoints(t *testing.T) {
 // only way libvirt reveals its current checkpoint.
 func probeCheckpoint(ctx context.Context, t *testing.T, dom driver.Domain, name string) string {
 	t.Helper()
-	if _, err := dom.CreateCheckpoint(ctx, checkpointRequest(name, both("bitmap")), 0); err != nil {
+	if _, err := dom.CreateCheckpoint(ctx, qemutest.CheckpointRequest(name, both("bitmap")...), 0); err != nil {
 		t.Fatal(err)
 	}
 	x, err := dom.XML(ctx, conf.Checkpoint, name, 0)
@@ -418,33 +394,22 @@ func probeCheckpoint(ctx context.Context, t *testing.T, dom driver.Domain, name 
 }
 
 // TestTransferCopyRemoveSource: copy --remove-source-metadata from qemu:///system to a second
-// libvirtd (the test's own, over qemu+tcp, see daemon_test.go) where the same domain — same
+// libvirtd (the test's own, over qemu+tcp: qemutest.StartDaemon) where the same domain — same
 // name, same UUID, same disks — is defined, as it would be on the target host of a migration.
 // The destination then shows exactly what the source showed; the source has no metadata left
 // (so libvirt would let the domain migrate). A copy to an unreachable URI fails before anything
 // is read or changed.
 func TestTransferCopyRemoveSource(t *testing.T) {
-	conn := connect(t, systemURI)
-	g := newGuest(t, conn, systemURI, "xfer-copy")
+	conn := qemutest.Connect(t, systemURI)
+	g := conn.NewGuest(t, group, "xfer-copy")
 	g.Snapshot("real1", 0)
 	snaps := genTree(true, treeShape{N: 150, Roots: 2, Branch: 0.15, Seed: 71})
 	cps := genTree(false, treeShape{N: 30, Roots: 1, Branch: 0.1, Seed: 72})
-	g.Redefine(snaps, redefineConns)
-	g.Redefine(cps, redefineConns)
+	redefine(g, snaps)
+	redefine(g, cps)
 
-	d := startTCPDaemon(t)
-	conn2 := connect(t, d.URI)
-	dd, err := conn2.DomainDefineXML(g.XML())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dd.Free()
-	t.Cleanup(func() { removeDomain(d.URI, g.Name) })
-	g2 := &guest{t: t, URI: d.URI, Conn: conn2, Name: g.Name, UUID: g.UUID, Dir: g.Dir, Disks: g.Disks}
-	if g2.Dom, err = conn2.LookupDomainByUUIDString(g.UUID); err != nil {
-		t.Fatal(err)
-	}
-	defer g2.Dom.Free()
+	d := qemutest.StartDaemon(t)
+	g2 := d.Connect(t).DefineCopy(t, g)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -466,6 +431,7 @@ func TestTransferCopyRemoveSource(t *testing.T) {
 	_, dst := openRW(t, d.URI, g.UUID)
 	var res *transfer.CopyResult
 	timed(t, "copy 151 snapshots and 30 checkpoints to a second libvirtd over TCP, removing the source's", func() {
+		var err error
 		if res, err = transfer.Copy(ctx, src, dst, transfer.CopyOptions{RemoveSource: true}); err != nil {
 			t.Fatal(err)
 		}
@@ -480,7 +446,7 @@ func TestTransferCopyRemoveSource(t *testing.T) {
 			t.Errorf("%s on the destination: %s", k, d)
 		}
 	}
-	if n := len(g.SnapshotRelations().Parent) + len(g.CheckpointRelations().Parent); n != 0 {
+	if n := len(g.SnapshotTree().Parent) + len(g.CheckpointTree().Parent); n != 0 {
 		t.Errorf("%d moments left on the source", n)
 	}
 }

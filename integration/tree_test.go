@@ -3,15 +3,16 @@
 package integration
 
 import (
+	"encoding/xml"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"libvirt.org/go/libvirt"
+	"github.com/vmoments/vmoments/conf"
+	"github.com/vmoments/vmoments/driver/qemu/qemutest"
 )
 
 // A tree is a generated moment tree, redefined into libvirt in one go: the way tools that
@@ -30,7 +31,7 @@ type treeNode struct {
 	Created time.Time
 	// Snapshots: State is the <state>, Memory the <memory snapshot=...> mode.
 	State, Memory string
-	Disks         []diskMode
+	Disks         []qemutest.Disk
 }
 
 // treeShape steers the generator.
@@ -82,7 +83,7 @@ func genTree(snapshots bool, s treeShape) tree {
 		}
 		if snapshots {
 			if rng.Float64() < s.Offline {
-				n.State, n.Memory, n.Disks = "shutoff", "no", []diskMode{{"vda", "internal"}, {"vdb", "internal"}}
+				n.State, n.Memory, n.Disks = "shutoff", "no", both("internal")
 			} else {
 				n.State, n.Memory, n.Disks = snapshotKind(rng)
 			}
@@ -99,8 +100,8 @@ func genTree(snapshots bool, s treeShape) tree {
 }
 
 // snapshotKind picks a realistic state, memory and disk set for a redefined snapshot.
-func snapshotKind(rng *rand.Rand) (state, memory string, disks []diskMode) {
-	internal := []diskMode{{"vda", "internal"}, {"vdb", "internal"}}
+func snapshotKind(rng *rand.Rand) (state, memory string, disks []qemutest.Disk) {
+	internal := both("internal")
 	switch r := rng.IntN(100); {
 	case r < 35: // offline internal
 		return "shutoff", "no", internal
@@ -109,25 +110,25 @@ func snapshotKind(rng *rand.Rand) (state, memory string, disks []diskMode) {
 	case r < 62:
 		return "paused", "internal", internal
 	case r < 80: // external disk-only of a running guest
-		return "disk-snapshot", "no", []diskMode{{"vda", "external"}, {"vdb", "external"}}
+		return "disk-snapshot", "no", both("external")
 	case r < 90: // partial: vdb left out
-		return "disk-snapshot", "no", []diskMode{{"vda", "external"}, {"vdb", "no"}}
+		return "disk-snapshot", "no", only("vda", "external", "no")
 	case r < 95: // offline external, as libvirt records it (state shutoff)
-		return "shutoff", "no", []diskMode{{"vda", "external"}, {"vdb", "no"}}
+		return "shutoff", "no", only("vda", "external", "no")
 	default: // running with external memory
-		return "running", "external", []diskMode{{"vda", "external"}, {"vdb", "external"}}
+		return "running", "external", both("external")
 	}
 }
 
 // checkpointKind picks which disks a redefined checkpoint covers.
-func checkpointKind(rng *rand.Rand) []diskMode {
+func checkpointKind(rng *rand.Rand) []qemutest.Disk {
 	switch r := rng.IntN(10); {
 	case r < 6:
-		return []diskMode{{"vda", "bitmap"}, {"vdb", "bitmap"}}
+		return both("bitmap")
 	case r < 8:
-		return []diskMode{{"vda", "bitmap"}, {"vdb", "no"}}
+		return only("vda", "bitmap", "no")
 	default:
-		return []diskMode{{"vda", "no"}, {"vdb", "bitmap"}}
+		return only("vdb", "bitmap", "no")
 	}
 }
 
@@ -159,14 +160,14 @@ func (tr tree) redefineXML(n treeNode, domainXML, dir string) string {
 	for _, d := range n.Disks {
 		switch {
 		case !tr.Snapshots && d.Mode == "bitmap":
-			fmt.Fprintf(&b, "    <disk name='%s' checkpoint='bitmap' bitmap='%s'/>\n", d.Disk, escape(n.Name))
+			fmt.Fprintf(&b, "    <disk name='%s' checkpoint='bitmap' bitmap='%s'/>\n", d.Name, escape(n.Name))
 		case !tr.Snapshots:
-			fmt.Fprintf(&b, "    <disk name='%s' checkpoint='no'/>\n", d.Disk)
+			fmt.Fprintf(&b, "    <disk name='%s' checkpoint='no'/>\n", d.Name)
 		case d.Mode == "external":
 			fmt.Fprintf(&b, "    <disk name='%s' snapshot='external' type='file'>\n      <driver type='qcow2'/>\n"+
-				"      <source file='%s'/>\n    </disk>\n", d.Disk, escape(overlay(dir, d.Disk, n.Name)))
+				"      <source file='%s'/>\n    </disk>\n", d.Name, escape(overlay(dir, d.Name, n.Name)))
 		default:
-			fmt.Fprintf(&b, "    <disk name='%s' snapshot='%s'/>\n", d.Disk, d.Mode)
+			fmt.Fprintf(&b, "    <disk name='%s' snapshot='%s'/>\n", d.Name, d.Mode)
 		}
 	}
 	b.WriteString("  </disks>\n")
@@ -175,95 +176,49 @@ func (tr tree) redefineXML(n treeNode, domainXML, dir string) string {
 	return b.String()
 }
 
+// escape returns s escaped for XML text and attribute values.
+func escape(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
 // overlay is where an external snapshot's file of a disk (or "mem") would be.
 func overlay(dir, disk, moment string) string {
 	return filepath.Join(dir, disk+"."+strings.ReplaceAll(moment, "/", "_"))
 }
 
-// Redefine redefines every node of tr on the guest with the given number of parallel
-// connections; each node waits only for its parent, so independent branches go side by side.
-// The tree's current snapshot gets VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT.
-func (g *guest) Redefine(tr tree, workers int) {
-	g.t.Helper()
-	domXML := g.XML()
-	done := make(map[string]chan struct{}, len(tr.Nodes))
-	for _, n := range tr.Nodes {
-		done[n.Name] = make(chan struct{})
-	}
-	// Connections first, so a failure to connect leaves no worker behind.
-	doms := make([]*libvirt.Domain, 0, workers)
-	for range workers {
-		conn, err := libvirt.NewConnect(g.URI)
-		if err == nil {
-			var dom *libvirt.Domain
-			if dom, err = conn.LookupDomainByUUIDString(g.UUID); err == nil {
-				doms = append(doms, dom)
-				defer conn.Close()
-				defer dom.Free()
-				continue
-			}
-			conn.Close()
-		}
-		g.t.Fatalf("redefine on %s: a connection to %s for it: %v", g.Name, g.URI, err)
-	}
-	next := make(chan treeNode)
-	errs := make(chan error, workers)
-	var wg sync.WaitGroup
-	for _, dom := range doms {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			failed := false
-			for n := range next {
-				// After a failure keep draining (and marking nodes done) so that neither the
-				// feeder nor a worker waiting for a parent blocks.
-				if !failed {
-					if n.Parent != "" {
-						<-done[n.Parent]
-					}
-					if err := redefineOne(dom, tr, n, domXML, g.Dir); err != nil {
-						errs <- fmt.Errorf("redefine %s on %s: %w", n.Name, g.Name, err)
-						failed = true
-					}
-				}
-				close(done[n.Name])
-			}
-		}()
-	}
-	for _, n := range tr.Nodes {
-		next <- n
-	}
-	close(next)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		g.t.Fatal(err)
-	}
+// redefineConns is how many connections a redefinition of a generated tree uses: libvirtd
+// serves each connection's calls one at a time.
+const redefineConns = 4
+
+// redefine redefines every node of tr on the guest (qemutest.Guest.Redefine, over
+// redefineConns connections), each with the guest's own <domain> embedded; the tree's current
+// snapshot gets VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT.
+func redefine(g *qemutest.Guest, tr tree) {
+	g.Redefine(tr.kind(), tr.moments(g.XML(), g.Dir), redefineConns)
 }
 
-func redefineOne(dom *libvirt.Domain, tr tree, n treeNode, domXML, dir string) error {
-	doc := tr.redefineXML(n, domXML, dir)
+// kind says which kind of moments the tree holds.
+func (tr tree) kind() conf.Kind {
 	if tr.Snapshots {
-		flags := libvirt.DOMAIN_SNAPSHOT_CREATE_REDEFINE
-		if n.Name == tr.Current {
-			flags |= libvirt.DOMAIN_SNAPSHOT_CREATE_CURRENT
-		}
-		s, err := dom.CreateSnapshotXML(doc, flags)
-		if err != nil {
-			return err
-		}
-		return s.Free()
+		return conf.Snapshot
 	}
-	c, err := dom.CreateCheckpointXML(doc, libvirt.DOMAIN_CHECKPOINT_CREATE_REDEFINE)
-	if err != nil {
-		return err
+	return conf.Checkpoint
+}
+
+// moments are the tree's redefinition documents, parents first (see redefineXML).
+func (tr tree) moments(domainXML, dir string) []qemutest.Moment {
+	ms := make([]qemutest.Moment, len(tr.Nodes))
+	for i, n := range tr.Nodes {
+		ms[i] = qemutest.Moment{Name: n.Name, Parent: n.Parent, XML: tr.redefineXML(n, domainXML, dir), Current: tr.Snapshots && n.Name == tr.Current}
 	}
-	return c.Free()
+	return ms
 }
 
 // Relations returns the tree's parents and current in the form libvirt's are checked in.
-func (tr tree) Relations() relations {
-	r := relations{Parent: make(map[string]string, len(tr.Nodes)), Current: tr.Current}
+func (tr tree) Relations() qemutest.Tree {
+	r := qemutest.Tree{Parent: make(map[string]string, len(tr.Nodes)), Current: tr.Current}
 	for _, n := range tr.Nodes {
 		r.Parent[n.Name] = n.Parent
 	}
