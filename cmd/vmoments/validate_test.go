@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ func TestValidateAtLeastAsStrictAsLibvirt(t *testing.T) {
 		}
 		for _, f := range files {
 			libvirtOK := exec.Command("virt-xml-validate", f, schemaRoot(t, f)).Run() == nil
-			msg, ok := validateFile(f)
+			msg, ok := validateFile(context.Background(), f)
 			switch dir {
 			case "bad":
 				if libvirtOK || ok {

@@ -252,7 +252,7 @@ func TestHelp(t *testing.T) {
 	c := &Cmd{Name: "demo", Summary: "a demo", Desc: "Does a demo.",
 		Opts: []Opt{{Name: "domain", Kind: Data, Help: "domain name"}, {Name: "flag", Kind: Bool, Help: "a flag"},
 			{Name: "from", Kind: String, Help: "where from", Extension: true}, {Name: "file", Kind: Argv, Help: "files"}},
-		Examples: []Example{{"vmoments demo d", "what it does"}}}
+		Examples: []Example{{Line: "vmoments demo d", What: "what it does"}}}
 	want := `  NAME
     demo - a demo
 
