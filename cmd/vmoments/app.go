@@ -22,7 +22,8 @@ type app struct {
 	loc            *time.Location
 	locale         vshfmt.Locale
 	g              vsh.Globals
-	// ctx is the run's context, handed to every command.
+	// ctx is the run's context, handed to every command: main's is canceled by SIGINT and
+	// SIGTERM (signal.go).
 	ctx context.Context
 	// open opens a driver (driver.Open; tests may replace it).
 	open func(ctx context.Context, uri string, mode driver.Mode) (driver.Driver, error)
@@ -65,7 +66,8 @@ func (a *app) printExtra(format string, args ...any) {
 }
 
 // main runs vmoments with the arguments after the program name and returns the exit status:
-// 0 when every command succeeded, 1 otherwise (as virsh).
+// 0 when every command succeeded, 1 otherwise (as virsh), 128+N when signal N interrupted the
+// run (130 for SIGINT, 143 for SIGTERM).
 func (a *app) main(args []string) int {
 	g, i, err := vsh.ParseGlobals(args)
 	if err != nil {
@@ -101,20 +103,28 @@ func (a *app) main(args []string) int {
 
 // dispatch runs the parsed commands in turn, as virsh's vshCommandRun: each one's error is
 // printed once, after it ran, and virsh's blank line follows every command (not with -q). A
-// failed command does not stop the next.
+// failed command does not stop the next; a signal does (see interruption).
 func (a *app) dispatch(parsed []*vsh.Parsed) int {
 	needConn := slices.ContainsFunc(parsed, func(p *vsh.Parsed) bool { return !p.Cmd.NoConnect })
 	// virsh connects at start-up when -c names a URI (a failure ends it before any command),
 	// and otherwise when the first command needs the connection.
 	if a.g.URIGiven && needConn {
 		if err := a.connect(a.ctx); err != nil {
+			if status := a.interruption(err); status != 0 {
+				return status
+			}
 			a.report(err)
 			return 1
 		}
 	}
 	status := 0
 	for _, p := range parsed {
-		if err := a.run(p); err != nil {
+		err := a.run(p)
+		if s := a.interruption(err); s != 0 {
+			a.printExtra("\n")
+			return s
+		}
+		if err != nil {
 			a.report(err)
 			status = 1
 		}

@@ -15,8 +15,9 @@ import (
 // command is one entry of the table: virsh's definition and the function that runs it.
 type command struct {
 	vsh.Cmd
-	// run runs the parsed command with the run's context. An error is printed once, by the
-	// dispatcher ("error: MESSAGE"); a command prints only its output.
+	// run runs the parsed command with the run's context, which SIGINT and SIGTERM cancel
+	// (signal.go): a command that sees ctx canceled stops and returns an error. An error is
+	// printed once, by the dispatcher ("error: MESSAGE"); a command prints only its output.
 	run func(ctx context.Context, a *app, c *vsh.Parsed) error
 }
 

@@ -42,6 +42,9 @@ func runCopy(ctx context.Context, a *app, c *vsh.Parsed) error {
 	}
 	defer dstDrv.Close()
 	dst, err := dstDrv.Domain(ctx, src.UUID())
+	if err != nil && ctx.Err() != nil {
+		return err // interrupted, not a lookup that failed
+	}
 	if err != nil {
 		return vsh.Errorf("domain '%s' (uuid %s) is not defined on %s: define it there first (virsh dumpxml, then virsh -c %s define); nothing was changed",
 			src.Name(), src.UUID(), to, to)
@@ -87,6 +90,9 @@ func (a *app) copySource(ctx context.Context, c *vsh.Parsed, from string, given 
 	src, err := drv.Domain(ctx, name)
 	if err != nil {
 		drv.Close()
+		if ctx.Err() != nil {
+			return nil, nil, err // interrupted, not a lookup that failed
+		}
 		return nil, nil, vsh.Errorf("failed to get domain '%s' on %s", name, from)
 	}
 	return src, func() { drv.Close() }, nil

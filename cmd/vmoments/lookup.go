@@ -20,6 +20,9 @@ func (a *app) domain(ctx context.Context, c *vsh.Parsed) (driver.Domain, error) 
 	}
 	dom, err := a.drv.Domain(ctx, name)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err // interrupted, not a lookup that failed
+		}
 		// virsh resets libvirt's error and says only this.
 		return nil, &vsh.Error{Lines: []string{"failed to get domain '" + name + "'"}, Err: err}
 	}

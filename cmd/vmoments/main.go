@@ -28,11 +28,17 @@
 //     a second connection: for a numeric domain ID, or to learn libvirt's default URI.
 //   - snapshot-dumpxml and checkpoint-dumpxml refuse --xpath (pipe to xmllint --xpath instead);
 //     snapshot-current refuses --snapshotname (it would change the current snapshot).
+//   - Ctrl-C (SIGINT) and SIGTERM: virsh dies at once, wherever its command was.
+//     vmoments stops the command at its next step (an export removes what it wrote, an import
+//     rolls back), prints "error: interrupted by SIGINT" (or SIGTERM), runs no further command
+//     and exits 130 (143); a second signal ends it at once. A signal that arrives while libvirt
+//     itself works (opening a large test:/// node file) takes effect when libvirt returns.
 //   - No interactive shell: without a command vmoments prints its usage. -d, -e, -k, -K, -l and
 //     -t are accepted and ignored; help and validate never connect, even with -c.
 package main
 
 import (
+	"context"
 	"os"
 
 	_ "github.com/vmoments/vmoments/driver/qemu"
@@ -40,6 +46,10 @@ import (
 )
 
 func main() {
+	ctx, stop := signalContext(context.Background())
 	a := newApp(os.Stdout, os.Stderr, os.LookupEnv)
-	os.Exit(a.main(os.Args[1:]))
+	a.ctx = ctx
+	status := a.main(os.Args[1:])
+	stop()
+	os.Exit(status)
 }
