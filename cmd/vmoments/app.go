@@ -80,7 +80,7 @@ func (a *app) main(args []string) int {
 		return 0
 	}
 	if g.Version {
-		a.printf("%s\n", version)
+		a.printf("%s\n", a.versionLine())
 		return 0
 	}
 	rest := args[i:]

@@ -51,7 +51,7 @@ func runCopy(ctx context.Context, a *app, c *vsh.Parsed) error {
 	}
 	p := a.transferProgress(c.Has("json"))
 	res, err := transfer.Copy(ctx, src, dst, transfer.CopyOptions{
-		Export:       transfer.ExportOptions{Kinds: kinds, Secure: c.Has("secure"), Progress: p.report},
+		Export:       transfer.ExportOptions{Kinds: kinds, Secure: c.Has("secure"), ToolVersion: version(), Progress: p.report},
 		Import:       transfer.ImportOptions{Replace: c.Has("replace"), Validate: c.Has("validate"), Progress: p.report},
 		RemoveSource: c.Has("remove-source-metadata"),
 	})

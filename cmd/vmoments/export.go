@@ -49,7 +49,8 @@ func runExport(ctx context.Context, a *app, c *vsh.Parsed) error {
 		return err
 	}
 	p := a.transferProgress(c.Has("json"))
-	m, err := transfer.Export(ctx, dom, path, transfer.ExportOptions{Kinds: kinds, Secure: c.Has("secure"), Progress: p.report})
+	m, err := transfer.Export(ctx, dom, path, transfer.ExportOptions{Kinds: kinds, Secure: c.Has("secure"),
+		ToolVersion: version(), Progress: p.report})
 	p.done()
 	if err != nil {
 		return err

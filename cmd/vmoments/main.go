@@ -33,6 +33,9 @@
 //     rolls back), prints "error: interrupted by SIGINT" (or SIGTERM), runs no further command
 //     and exits 130 (143); a second signal ends it at once. A signal that arrives while libvirt
 //     itself works (opening a large test:/// node file) takes effect when libvirt returns.
+//   - -v, -V and --version print "vmoments VERSION (libvirt 9.0.0)": vmoments' version (set at
+//     build time, see version.go) and the libvirt library's; virsh -v prints libvirt's version
+//     alone, -V a longer block.
 //   - No interactive shell: without a command vmoments prints its usage. -d, -e, -k, -K, -l and
 //     -t are accepted and ignored; help and validate never connect, even with -c.
 package main
