@@ -80,3 +80,16 @@ func TestValidateCommand(t *testing.T) {
 		t.Errorf("validate without files: got %s, want stderr %q", got, want)
 	}
 }
+
+// TestValidateFileOption: --file FILE names a file as a positional word does (virsh's argv
+// options), any number of times; it was accepted and then ignored.
+func TestValidateFileOption(t *testing.T) {
+	good := "testdata/validate/good/checkpoint.xml"
+	bad := "testdata/validate/bad/bad-state.xml"
+	got := runVmoments(t, testEnv(nil), []string{"-q", "validate", "--file", bad, good, "--file=" + good})
+	want := result{bad + ": invalid: Invalid state 'bogus' in domain snapshot XML\n" + good + ": ok (checkpoint c1)\n" +
+		good + ": ok (checkpoint c1)\n", "", 1}
+	if got != want {
+		t.Errorf("got %s\nwant %s", got, want)
+	}
+}

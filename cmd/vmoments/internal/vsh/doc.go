@@ -18,7 +18,8 @@
 //   - A word that is not an option fills the next option that may be given by position: the
 //     options in definition order that take a value and are not [Opt.OptionOnly] (so with
 //     snapshot-list's <domain> then --from, "snapshot-list dom s1" means --from s1). An [Argv]
-//     option takes every positional word left.
+//     option takes every positional word left, and "--name VALUE" adds one more word to it (as
+//     often as given).
 //   - "--" makes every later word positional. A lone "-x" is positional.
 //   - "--help" anywhere turns the command into "help COMMAND" (the command named help).
 //   - Errors: "command 'C' doesn't support option --X", "option --X already seen",

@@ -146,7 +146,8 @@ func isOption(word string) bool {
 	return len(word) > 2 && word[0] == '-' && word[1] == '-' && isAlnum(word[2])
 }
 
-// option takes "--name", "--name=VALUE" or "--name" and the next word as its value.
+// option takes "--name", "--name=VALUE" or "--name" and the next word as its value. An Argv
+// option may be given so any number of times, each value one more word of its list.
 func (st *cmdState) option(word string, tk Tokenizer) error {
 	c := st.cmd()
 	name, val, hasEq := strings.Cut(word[2:], "=")
@@ -166,11 +167,11 @@ func (st *cmdState) option(word string, tk Tokenizer) error {
 		return Errorf("command '%s' doesn't support option --%s", c.Name, name)
 	}
 	bit := uint64(1) << idx
-	if st.seen&bit != 0 {
+	opt := &c.Opts[idx]
+	if st.seen&bit != 0 && opt.Kind != Argv {
 		return Errorf("option --%s already seen", name)
 	}
 	st.seen |= bit
-	opt := &c.Opts[idx]
 	if !opt.Kind.takesValue() {
 		if hasEq {
 			return Errorf("invalid '=' after option --%s", opt.Name)
@@ -184,8 +185,13 @@ func (st *cmdState) option(word string, tk Tokenizer) error {
 			return err
 		}
 	}
-	st.needArg &^= bit
 	st.p.set[opt.Name] = true
+	if opt.Kind == Argv {
+		// One more word of the list, which positional words may still extend.
+		st.p.argv = append(st.p.argv, val)
+		return nil
+	}
+	st.needArg &^= bit
 	st.p.vals[opt.Name] = val
 	return nil
 }

@@ -97,6 +97,10 @@ func TestParse(t *testing.T) {
 		// argv: every positional word, in order; required
 		{[]string{"validate", "a.xml", "--", "--b.xml", "-c"}, []parsed{{"validate", vals{}, []string{"file"}, []string{"a.xml", "--b.xml", "-c"}}}, ""},
 		{[]string{"validate"}, nil, "command 'validate' requires <file> option"},
+		// and --file VALUE is one more word, any number of times, in order with the others
+		{[]string{"validate", "--file", "a.xml"}, []parsed{{"validate", vals{}, []string{"file"}, []string{"a.xml"}}}, ""},
+		{[]string{"validate", "a.xml", "--file=b.xml", "c.xml", "--file", "--d.xml"}, []parsed{{"validate", vals{}, []string{"file"}, []string{"a.xml", "b.xml", "c.xml", "--d.xml"}}}, ""},
+		{[]string{"validate", "--file"}, nil, "expected syntax: --file <string>"},
 		// a command word starting with '#' is a comment
 		{[]string{"#snapshot-list", "--bogus"}, nil, ""},
 		{nil, nil, ""},
