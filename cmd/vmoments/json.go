@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -94,12 +95,11 @@ func snapshotLocation(d *conf.Def) string {
 }
 
 // printJSON writes v as indented JSON and a newline.
-func (a *app) printJSON(v any) bool {
+func (a *app) printJSON(v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		a.errorf("cannot encode JSON: %v", err)
-		return false
+		return fmt.Errorf("cannot encode JSON: %w", err)
 	}
 	a.printf("%s\n", b)
-	return true
+	return nil
 }

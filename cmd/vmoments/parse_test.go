@@ -7,49 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmoments/vmoments/cmd/vmoments/internal/vsh"
 	"github.com/vmoments/vmoments/conf"
 )
 
-func TestStringTokens(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []string // "|" marks a command separator, "!msg" an error
-	}{
-		{"snapshot-list dom --name", []string{"snapshot-list", "dom", "--name"}},
-		{"a 'b c' \"d 'e'\"", []string{"a", "b c", "d 'e'"}},
-		{`a b\ c "x\"y" 'p\q'`, []string{"a", "b c", `x"y`, `p\q`}},
-		{"a; b\nc", []string{"a", "|", "b", "|", "c"}},
-		{"a # comment\nb", []string{"a", "|", "b"}},
-		{"a ''", []string{"a", ""}},
-		{`a "open`, []string{"a", `!missing "`}},
-		{`a b\`, []string{"a", `!dangling \`}},
-	}
-	for _, tt := range tests {
-		tk := &stringTokens{s: tt.in}
-		var got []string
-		for {
-			kind, w, msg := tk.next()
-			if kind == tokEnd {
-				break
-			}
-			if kind == tokError {
-				got = append(got, "!"+msg)
-				break
-			}
-			if kind == tokSubcmdEnd {
-				got = append(got, "|")
-				continue
-			}
-			got = append(got, w)
-		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%q: got %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestParseCommands(t *testing.T) {
-	cmds := commands()
+	var cmds []*vsh.Cmd
+	for _, c := range commands() {
+		cmds = append(cmds, &c.Cmd)
+	}
 	tests := []struct {
 		words []string
 		vals  map[string]string
@@ -72,55 +38,33 @@ func TestParseCommands(t *testing.T) {
 		{[]string{"snapshot-list", "--help"}, map[string]string{"command": "snapshot-list"}, ""},
 	}
 	for _, tt := range tests {
-		got, msg := parseCommands(cmds, &argvTokens{words: tt.words})
+		got, err := vsh.Parse(cmds, vsh.Words(tt.words))
+		msg := ""
+		if err != nil {
+			msg = strings.Join(err.(*vsh.Error).Lines, "\nerror: ")
+		}
 		if msg != tt.err {
 			t.Errorf("%q: error %q, want %q", tt.words, msg, tt.err)
 			continue
 		}
-		if tt.err == "" && (len(got) != 1 || !reflect.DeepEqual(got[0].vals, tt.vals)) {
+		if tt.err == "" && (len(got) != 1 || !reflect.DeepEqual(got[0].Values(), tt.vals)) {
 			t.Errorf("%q: got %+v, want values %v", tt.words, got, tt.vals)
-		}
-	}
-}
-
-func TestParseGlobals(t *testing.T) {
-	tests := []struct {
-		args []string
-		want globalOpts
-		rest int
-		err  string
-	}{
-		{[]string{"-c", "test:///default", "x"}, globalOpts{uri: "test:///default", uriGiven: true}, 2, ""},
-		{[]string{"-ctest:///default", "-rq", "x"}, globalOpts{uri: "test:///default", uriGiven: true, readonly: true, quiet: true}, 2, ""},
-		{[]string{"--connect=u", "--read", "x"}, globalOpts{uri: "u", uriGiven: true, readonly: true}, 2, ""},
-		{[]string{"--", "-x"}, globalOpts{}, 1, ""},
-		{[]string{"-x"}, globalOpts{}, 1, "unsupported option '-x'. See --help."},
-		{[]string{"--bogus"}, globalOpts{}, 0, "unsupported option '--bogus'. See --help."},
-		{[]string{"--quiet=1"}, globalOpts{}, 1, "unsupported option '--quiet=1'. See --help."},
-		{[]string{"-c"}, globalOpts{}, 1, "option '-c'/'--connect' requires an argument"},
-		{[]string{"-d", "x"}, globalOpts{}, 2, "option -d takes a numeric argument"},
-		{[]string{"-k", "-1"}, globalOpts{}, 2, "option -k requires a positive integer argument"},
-	}
-	for _, tt := range tests {
-		g, rest, msg := parseGlobals(tt.args)
-		if msg != tt.err || (msg == "" && (g != tt.want || rest != tt.rest)) {
-			t.Errorf("%q: got %+v, %d, %q; want %+v, %d, %q", tt.args, g, rest, msg, tt.want, tt.rest, tt.err)
 		}
 	}
 }
 
 func TestHelpTeaches(t *testing.T) {
 	for _, c := range commands() {
-		got := runVmoments(t, testEnv(nil), []string{c.name, "--help"})
-		if got.rc != 0 || !strings.Contains(got.stdout, "  NAME\n    "+c.name+" - ") {
-			t.Errorf("%s --help: %s", c.name, got)
+		got := runVmoments(t, testEnv(nil), []string{c.Name, "--help"})
+		if got.rc != 0 || !strings.Contains(got.stdout, "  NAME\n    "+c.Name+" - ") {
+			t.Errorf("%s --help: %s", c.Name, got)
 		}
-		if c.name != "help" && !strings.Contains(got.stdout, "EXAMPLES") {
-			t.Errorf("%s --help has no examples", c.name)
+		if c.Name != "help" && !strings.Contains(got.stdout, "EXAMPLES") {
+			t.Errorf("%s --help has no examples", c.Name)
 		}
-		for _, o := range c.opts {
-			if o.extension && !strings.Contains(got.stdout, "--"+o.name+"  ") && !strings.Contains(got.stdout, "--"+o.name+" ") {
-				t.Errorf("%s --help does not show --%s", c.name, o.name)
+		for _, o := range c.Opts {
+			if o.Extension && !strings.Contains(got.stdout, "--"+o.Name+"  ") && !strings.Contains(got.stdout, "--"+o.Name+" ") {
+				t.Errorf("%s --help does not show --%s", c.Name, o.Name)
 			}
 		}
 	}

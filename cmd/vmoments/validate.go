@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/vmoments/vmoments/cmd/vmoments/internal/vsh"
 	"github.com/vmoments/vmoments/conf"
 )
 
@@ -20,19 +22,27 @@ var schemaDir = "/usr/share/libvirt/schemas"
 // with libvirt's messages naming the element and value), then, when libvirt's schemas and
 // xmllint are installed, the same RelaxNG check virt-xml-validate makes, so validate rejects
 // at least what virt-xml-validate rejects.
-func runValidate(a *app, c *parsedCmd) bool {
-	ok := true
-	for _, file := range c.argv {
-		msg, valid := validateFile(file)
+func runValidate(ctx context.Context, a *app, c *vsh.Parsed) error {
+	failed := 0
+	for _, file := range c.Argv() {
+		msg, valid := validateFile(ctx, file)
+		if err := ctx.Err(); err != nil {
+			return err // interrupted: xmllint was stopped, the verdict on file is unknown
+		}
 		a.printf("%s: %s\n", file, msg)
-		ok = ok && valid
+		if !valid {
+			failed++
+		}
 	}
-	return ok
+	if failed > 0 {
+		return fmt.Errorf("%d of %d files invalid: %w", failed, len(c.Argv()), errShown)
+	}
+	return nil
 }
 
 // validateFile returns the verdict on one file, "ok (KIND NAME)" or the reason it fails, and
 // whether it passed.
-func validateFile(file string) (string, bool) {
+func validateFile(ctx context.Context, file string) (string, bool) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		var perr *os.PathError
@@ -45,7 +55,7 @@ func validateFile(file string) (string, bool) {
 	if err != nil {
 		return "invalid: " + err.Error(), false
 	}
-	if msg := schemaCheck(file, d.Kind); msg != "" {
+	if msg := schemaCheck(ctx, file, d.Kind); msg != "" {
 		return "invalid: " + msg, false
 	}
 	return "ok (" + d.Kind.String() + " " + d.Name + ")", true
@@ -55,7 +65,7 @@ var xmllintLocation = regexp.MustCompile(`:(\d+): element ([^:]+): Relax-NG`)
 
 // schemaCheck runs xmllint with libvirt's schema for kind; "" when the file passes or the schema
 // or xmllint is not installed.
-func schemaCheck(file string, kind conf.Kind) string {
+func schemaCheck(ctx context.Context, file string, kind conf.Kind) string {
 	rng := filepath.Join(schemaDir, "domain"+kind.String()+".rng")
 	if _, err := os.Stat(rng); err != nil {
 		return ""
@@ -65,7 +75,7 @@ func schemaCheck(file string, kind conf.Kind) string {
 		return ""
 	}
 	var stderr bytes.Buffer
-	cmd := exec.Command(xmllint, "--noout", "--relaxng", rng, file)
+	cmd := exec.CommandContext(ctx, xmllint, "--noout", "--relaxng", rng, file)
 	cmd.Stderr = &stderr
 	if cmd.Run() == nil {
 		return ""

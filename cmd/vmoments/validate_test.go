@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ func TestValidateAtLeastAsStrictAsLibvirt(t *testing.T) {
 		}
 		for _, f := range files {
 			libvirtOK := exec.Command("virt-xml-validate", f, schemaRoot(t, f)).Run() == nil
-			msg, ok := validateFile(f)
+			msg, ok := validateFile(context.Background(), f)
 			switch dir {
 			case "bad":
 				if libvirtOK || ok {
@@ -77,5 +78,18 @@ func TestValidateCommand(t *testing.T) {
 	got := runVmoments(t, testEnv(nil), []string{"validate"})
 	if want := "error: command 'validate' requires <file> option\n"; got.stderr != want || got.rc != 1 {
 		t.Errorf("validate without files: got %s, want stderr %q", got, want)
+	}
+}
+
+// TestValidateFileOption: --file FILE names a file as a positional word does (virsh's argv
+// options), any number of times; it was accepted and then ignored.
+func TestValidateFileOption(t *testing.T) {
+	good := "testdata/validate/good/checkpoint.xml"
+	bad := "testdata/validate/bad/bad-state.xml"
+	got := runVmoments(t, testEnv(nil), []string{"-q", "validate", "--file", bad, good, "--file=" + good})
+	want := result{bad + ": invalid: Invalid state 'bogus' in domain snapshot XML\n" + good + ": ok (checkpoint c1)\n" +
+		good + ": ok (checkpoint c1)\n", "", 1}
+	if got != want {
+		t.Errorf("got %s\nwant %s", got, want)
 	}
 }

@@ -1,27 +1,22 @@
 package main
 
 import (
-	"fmt"
+	"context"
 	"slices"
 	"strings"
 
+	"github.com/vmoments/vmoments/cmd/vmoments/internal/vsh"
 	"github.com/vmoments/vmoments/cmd/vmoments/internal/vshfmt"
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/momentlist"
 )
 
-func runSnapshotList(a *app, c *parsedCmd) bool   { return a.list(c, conf.Snapshot) }
-func runCheckpointList(a *app, c *parsedCmd) bool { return a.list(c, conf.Checkpoint) }
+func runSnapshotList(ctx context.Context, a *app, c *vsh.Parsed) error {
+	return a.list(ctx, c, conf.Snapshot)
+}
 
-// exclusive is VSH_EXCLUSIVE_OPTIONS: it reports the first pair given together.
-func (a *app) exclusive(c *parsedCmd, pairs ...[2]string) bool {
-	for _, p := range pairs {
-		if c.has(p[0]) && c.has(p[1]) {
-			a.errorf("Options --%s and --%s are mutually exclusive", p[0], p[1])
-			return false
-		}
-	}
-	return true
+func runCheckpointList(ctx context.Context, a *app, c *vsh.Parsed) error {
+	return a.list(ctx, c, conf.Checkpoint)
 }
 
 // snapshotTreeFilters maps the list options virsh refuses with --tree to momentlist filters
@@ -36,89 +31,40 @@ var snapshotTreeFilters = []struct {
 	{"internal", momentlist.Internal}, {"external", momentlist.External},
 }
 
+// listFilters are the list options that only add a filter bit (virsh's and vmoments').
+var listFilters = map[string]momentlist.Filter{"topological": momentlist.Topological,
+	"roots": momentlist.Roots, "metadata": momentlist.Metadata, "no-metadata": momentlist.NoMetadata,
+	"only-current": momentlist.Current, "no-current": momentlist.NoCurrent, "per-disk": momentlist.PerDisk}
+
 // list is snapshot-list and checkpoint-list: virsh's cmdSnapshotList / cmdCheckpointList
 // step by step (the same checks in the same order, so the same first error), then the
 // vmoments outputs.
-func (a *app) list(c *parsedCmd, kind conf.Kind) bool {
-	tree := c.has("tree")
-	pairs := [][2]string{{"tree", "name"}, {"parent", "roots"}, {"parent", "tree"}, {"roots", "tree"}, {"roots", "from"}}
-	if kind == conf.Snapshot {
-		pairs = append(pairs, [2]string{"roots", "current"})
+func (a *app) list(ctx context.Context, c *vsh.Parsed, kind conf.Kind) error {
+	f, err := listFilter(c, kind)
+	if err != nil {
+		return err
 	}
-	if !a.exclusive(c, pairs...) {
-		return false
+	dom, err := a.domain(ctx, c)
+	if err != nil {
+		return err
 	}
-	var f momentlist.Filter
-	for _, tf := range snapshotTreeFilters {
-		if kind == conf.Checkpoint && tf.f&(momentlist.Leaves|momentlist.NoLeaves) == 0 {
-			continue
-		}
-		if c.has(tf.opt) {
-			if tree {
-				a.errorf("--%s and --tree are mutually exclusive", tf.opt)
-				return false
-			}
-			f |= tf.f
-		}
-	}
-	for opt, bit := range map[string]momentlist.Filter{"topological": momentlist.Topological,
-		"roots": momentlist.Roots, "metadata": momentlist.Metadata, "no-metadata": momentlist.NoMetadata,
-		"only-current": momentlist.Current, "no-current": momentlist.NoCurrent, "per-disk": momentlist.PerDisk} {
-		if c.has(opt) {
-			f |= bit
-		}
-	}
-	from := c.has("from")
-	current := c.has("current")
-	if c.has("descendants") {
-		if !from && !current {
-			if kind == conf.Snapshot {
-				a.errorf("--descendants requires either --from or --current")
-			} else {
-				a.errorf("--descendants requires --from")
-			}
-			return false
-		}
-		f |= momentlist.Descendants
-	}
-	// vmoments' output modes: at most one of them, and none with virsh's --tree/--name.
-	modes := []string{"tree", "name", "json", "dot", "forest"}
-	for i, m1 := range modes {
-		for _, m2 := range modes[i+1:] {
-			if (m1 == "tree" && m2 == "name") || !c.has(m1) || !c.has(m2) {
-				continue
-			}
-			a.errorf("Options --%s and --%s are mutually exclusive", m1, m2)
-			return false
-		}
-	}
-	if c.has("forest") && c.has("parent") {
-		a.errorf("Options --parent and --forest are mutually exclusive")
-		return false
-	}
-
-	dom, ok := a.domain(c)
-	if !ok {
-		return false
-	}
-	l, ok := a.load(dom, kind, c.has("json"), true)
-	if !ok {
-		return false
+	l, err := a.load(ctx, dom, kind, c.Has("json"), true)
+	if err != nil {
+		return err
 	}
 	var start *momentlist.Moment
-	if from || current {
-		if start, ok = a.lookupMoment(c, l, kind, "from", kind == conf.Snapshot); !ok {
-			return false
+	if c.Has("from") || c.Has("current") {
+		if start, err = lookupMoment(c, l, kind, "from", kind == conf.Snapshot); err != nil {
+			return err
 		}
 	}
 	sel, err := l.Select(start, f)
 	if err != nil {
-		a.errorf("%s", err)
-		return false
+		return err
 	}
 	items := slices.Clone(sel)
-	drawn := tree || c.has("forest")
-	if drawn && start != nil {
+	tree := c.Has("tree")
+	if (tree || c.Has("forest")) && start != nil {
 		items = append(items, start)
 	}
 	if f&momentlist.Topological == 0 {
@@ -127,20 +73,73 @@ func (a *app) list(c *parsedCmd, kind conf.Kind) bool {
 	switch {
 	case tree:
 		a.printf("%s", vshfmt.FormatTree(treeItems(items, start, nil)))
-	case c.has("forest"):
-		a.printf("%s", vshfmt.FormatTree(treeItems(items, start, currentMarks(l, c.has("per-disk")))))
-	case c.has("json"):
+	case c.Has("forest"):
+		a.printf("%s", vshfmt.FormatTree(treeItems(items, start, currentMarks(l, c.Has("per-disk")))))
+	case c.Has("json"):
 		return a.printJSON(momentsJSON(l, items))
-	case c.has("dot"):
+	case c.Has("dot"):
 		a.printf("%s", dotGraph(dom.Name(), l, items, start))
-	case c.has("name"):
+	case c.Has("name"):
 		for _, m := range items {
 			a.printf("%s\n", m.Name())
 		}
 	default:
-		a.printf("%s", a.listTable(kind, items, c.has("parent")))
+		a.printf("%s", a.listTable(kind, items, c.Has("parent")))
 	}
-	return true
+	return nil
+}
+
+// listFilter makes the checks virsh makes of the list options before it looks at the domain,
+// in virsh's order, and returns the filter the options ask for.
+func listFilter(c *vsh.Parsed, kind conf.Kind) (momentlist.Filter, error) {
+	tree := c.Has("tree")
+	pairs := [][2]string{{"tree", "name"}, {"parent", "roots"}, {"parent", "tree"}, {"roots", "tree"}, {"roots", "from"}}
+	if kind == conf.Snapshot {
+		pairs = append(pairs, [2]string{"roots", "current"})
+	}
+	if err := exclusive(c, pairs...); err != nil {
+		return 0, err
+	}
+	var f momentlist.Filter
+	for _, tf := range snapshotTreeFilters {
+		if kind == conf.Checkpoint && tf.f&(momentlist.Leaves|momentlist.NoLeaves) == 0 {
+			continue
+		}
+		if c.Has(tf.opt) {
+			if tree {
+				return 0, vsh.Errorf("--%s and --tree are mutually exclusive", tf.opt)
+			}
+			f |= tf.f
+		}
+	}
+	for opt, bit := range listFilters {
+		if c.Has(opt) {
+			f |= bit
+		}
+	}
+	if c.Has("descendants") {
+		if !c.Has("from") && !c.Has("current") {
+			if kind == conf.Snapshot {
+				return 0, vsh.Errorf("--descendants requires either --from or --current")
+			}
+			return 0, vsh.Errorf("--descendants requires --from")
+		}
+		f |= momentlist.Descendants
+	}
+	// vmoments' output modes: at most one of them, and none with virsh's --tree/--name.
+	modes := []string{"tree", "name", "json", "dot", "forest"}
+	for i, m1 := range modes {
+		for _, m2 := range modes[i+1:] {
+			if (m1 == "tree" && m2 == "name") || !c.Has(m1) || !c.Has(m2) {
+				continue
+			}
+			return 0, vsh.Errorf("Options --%s and --%s are mutually exclusive", m1, m2)
+		}
+	}
+	if c.Has("forest") && c.Has("parent") {
+		return 0, vsh.Errorf("Options --parent and --forest are mutually exclusive")
+	}
+	return f, nil
 }
 
 // listTable is virsh's table: Name, Creation Time (local time), State (snapshots), Parent
@@ -165,7 +164,7 @@ func (a *app) listTable(kind conf.Kind, items []*momentlist.Moment, parent bool)
 		}
 		t.Append(row...)
 	}
-	return t.Format(a.locale, !a.g.quiet)
+	return t.Format(a.locale, !a.g.Quiet)
 }
 
 // localTime formats a creation time as virsh: g_date_time_format(local, "%Y-%m-%d %H:%M:%S %z").
@@ -255,14 +254,4 @@ func disksByMoment(l *momentlist.List) map[*momentlist.Moment][]string {
 		slices.Sort(disks)
 	}
 	return out
-}
-
-// kindTitle returns "Snapshot" or "Checkpoint": the kind capitalised, for libvirt's error prefixes.
-func kindTitle(kind conf.Kind) string {
-	return strings.ToUpper(kind.String()[:1]) + kind.String()[1:]
-}
-
-// notFound is libvirt's VIR_ERR_NO_DOMAIN_SNAPSHOT / _CHECKPOINT message for a name.
-func notFound(kind conf.Kind, name string) string {
-	return fmt.Sprintf("Domain %s not found: no domain %s with matching name '%s'", kind, kind, name)
 }

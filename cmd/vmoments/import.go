@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"fmt"
+
+	"github.com/vmoments/vmoments/cmd/vmoments/internal/vsh"
 	"github.com/vmoments/vmoments/transfer"
 )
 
@@ -39,46 +43,48 @@ func planJSON(p *transfer.Plan, dom string, steps bool) importJSON {
 	return s
 }
 
-func runImport(a *app, c *parsedCmd) bool {
-	path, ok := a.required(c, "from")
-	if !ok {
-		return false
+// runImport redefines a domain's moments from an export, or with --dry-run prints the plan
+// (package transfer does the work).
+func runImport(ctx context.Context, a *app, c *vsh.Parsed) error {
+	path, err := required(c, "from")
+	if err != nil {
+		return err
 	}
-	dom, ok := a.domain(c)
-	if !ok {
-		return false
+	dom, err := a.domain(ctx, c)
+	if err != nil {
+		return err
 	}
-	p := a.transferProgress(c.has("json"))
+	p := a.transferProgress(c.Has("json"))
 	defer p.done()
-	opts := transfer.ImportOptions{Replace: c.has("replace"), Validate: c.has("validate"), Progress: p.report}
+	opts := transfer.ImportOptions{Replace: c.Has("replace"), Validate: c.Has("validate"), Progress: p.report}
 	src, err := transfer.OpenSource(path)
 	if err != nil {
-		a.errorf("%s", err)
-		return false
+		return err
 	}
 	defer src.Close()
-	if c.has("dry-run") {
-		plan, err := transfer.MakePlan(a.ctx, dom, src, opts)
+	if c.Has("dry-run") {
+		plan, err := transfer.MakePlan(ctx, dom, src, opts)
 		p.done()
 		if err != nil {
-			a.errorf("%s", err)
-			return false
+			return err
 		}
-		if c.has("json") {
+		if c.Has("json") {
 			s := planJSON(plan, dom.Name(), true)
 			s.DryRun = true
 			return a.printJSON(s)
 		}
 		a.printPlan(plan)
-		return len(plan.Conflicts) == 0
+		if len(plan.Conflicts) > 0 {
+			return fmt.Errorf("%d conflicts: %w", len(plan.Conflicts), errShown)
+		}
+		return nil
 	}
-	res, err := transfer.ImportFrom(a.ctx, dom, src, opts)
+	res, err := transfer.ImportFrom(ctx, dom, src, opts)
 	p.done()
 	if err != nil {
-		a.errorf("%s", err)
-		return false
+		return err
 	}
-	return a.printImport(res, dom.Name(), c.has("json"))
+	return a.printImport(res, dom.Name(), c.Has("json"))
 }
 
 // resultJSON is the summary of a finished import into domain dom: the plan's counts, what
@@ -91,7 +97,7 @@ func resultJSON(res *transfer.Result, dom string) importJSON {
 	return s
 }
 
-func (a *app) printImport(res *transfer.Result, dom string, asJSON bool) bool {
+func (a *app) printImport(res *transfer.Result, dom string, asJSON bool) error {
 	s := resultJSON(res, dom)
 	if asJSON {
 		return a.printJSON(s)
@@ -107,7 +113,7 @@ func (a *app) printImport(res *transfer.Result, dom string, asJSON bool) bool {
 	for _, n := range s.Notes {
 		a.printf("Note: %s\n", n)
 	}
-	return true
+	return nil
 }
 
 // printPlan prints a dry run: one line per step, in order, then the conflicts and the outcome.
