@@ -3,7 +3,7 @@
 # the others use what is there and say what is missing.
 GO        ?= go
 GOPATHBIN := $(shell $(GO) env GOPATH)/bin
-STATICCHECK ?= $(GOPATHBIN)/staticcheck
+STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(GOPATHBIN)/staticcheck)
 # Packages that never touch libvirt's C library.
 PURE_PKGS := ./conf/... ./momentlist/...
 # The version `vmoments --version` prints and exports record ("" outside a git work tree).
