@@ -18,8 +18,14 @@ import (
 // libvirt's fresh-load rule. It returns the number of cases checked.
 func CheckState(t testing.TB, drv driver.Driver, dom driver.Domain, kind conf.Kind, checkpointCurrent string) int {
 	t.Helper()
+	return checkState(t, drv, dom, sourceOf(t, dom), kind, checkpointCurrent)
+}
+
+// checkState is CheckState with libvirt's state read from src (see checkLists).
+func checkState(t testing.TB, drv driver.Driver, dom driver.Domain, src source, kind conf.Kind, checkpointCurrent string) int {
+	t.Helper()
 	ctx := context.Background()
-	_, tr := mustTruth(t, ctx, dom, kind)
+	tr := mustTruth(t, ctx, src, kind)
 	fresh, err := drv.Domain(ctx, dom.UUID())
 	if err != nil {
 		t.Fatalf("a fresh handle for %q: %v", dom.Name(), err)
@@ -109,11 +115,13 @@ func (tr *Tracker) Redefined(name, parent string) {
 // children-only, a current name moves to its parent (none for a root).
 func (tr *Tracker) Delete(t testing.TB, dom driver.Domain, name string, flags driver.DeleteFlags) {
 	t.Helper()
-	o, err := OracleOf(dom)
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, err := readTruth(context.Background(), dom, o, conf.Checkpoint)
+	tr.delete(t, sourceOf(t, dom), name, flags)
+}
+
+// delete is Delete reading the tree from src.
+func (tr *Tracker) delete(t testing.TB, src source, name string, flags driver.DeleteFlags) {
+	t.Helper()
+	state, err := readTruth(context.Background(), src, conf.Checkpoint)
 	if err != nil {
 		t.Fatalf("Tracker: reading checkpoints: %v", err)
 	}

@@ -73,8 +73,16 @@ func topoBit(kind conf.Kind) uint32 { return momentlist.Topological.Libvirt(kind
 // and returns the number of cases checked.
 func CheckLists(t testing.TB, dom driver.Domain, kind conf.Kind, opt Options) int {
 	t.Helper()
+	return checkLists(t, dom, sourceOf(t, dom), kind, opt)
+}
+
+// checkLists is CheckLists with libvirt's answers read from src: dom's own oracle, or that of
+// a reference domain in the same state.
+func checkLists(t testing.TB, dom driver.Domain, src source, kind conf.Kind, opt Options) int {
+	t.Helper()
 	ctx := context.Background()
-	o, tr := mustTruth(t, ctx, dom, kind)
+	o := src.o
+	tr := mustTruth(t, ctx, src, kind)
 	if kind == conf.Checkpoint && opt.CheckpointCurrent != nil {
 		tr.current = *opt.CheckpointCurrent
 	}
