@@ -53,15 +53,15 @@ func sourceOf(t testing.TB, dom driver.Domain) source {
 // truth is libvirt's state of one kind, read by the suite without momentlist: every name,
 // each moment's parent and covered disks from the XML libvirt returns, and the current snapshot.
 type truth struct {
-	kind    conf.Kind
-	names   []string // sorted
-	parent  map[string]string
-	covers  map[string]map[string]bool // moment -> disk -> captured
+	kind   conf.Kind
+	names  []string // sorted
+	parent map[string]string
+	covers map[string]map[string]bool // moment -> disk -> captured
 	// external says which snapshots are external (external memory or any external disk).
 	external map[string]bool
-	disks   []string                   // every disk any moment mentions, sorted
-	current string                     // snapshots: libvirt's; checkpoints: what the caller expects
-	kids    map[string][]string        // parent ("" for the roots) -> children, sorted
+	disks    []string            // every disk any moment mentions, sorted
+	current  string              // snapshots: libvirt's; checkpoints: what the caller expects
+	kids     map[string][]string // parent ("" for the roots) -> children, sorted
 }
 
 // momentXML is the part of snapshot and checkpoint XML the suite reads itself.

@@ -577,18 +577,6 @@ func canDelete(kind conf.Kind, flags driver.DeleteFlags) need {
 	}
 }
 
-// needs joins needs: the first reason wins.
-func needs(ns ...need) need {
-	return func(c driver.Capabilities, running bool) string {
-		for _, n := range ns {
-			if why := n(c, running); why != "" {
-				return why
-			}
-		}
-		return ""
-	}
-}
-
 // mixedKinds is the need of a domain with snapshots and checkpoints at once.
 func mixedKinds(c driver.Capabilities, _ bool) string {
 	if !c.MixedKinds {

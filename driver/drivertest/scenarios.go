@@ -115,8 +115,8 @@ func checkpointChanges(w *world) {
 	create("c1")
 	create("c2")
 	create("c3")
-	redefine("d1", "c1", true) // parent not current: not current
-	create("c4")               // parent c3
+	redefine("d1", "c1", true)  // parent not current: not current
+	create("c4")                // parent c3
 	redefine("d2", "c4", false) // parent current: current
 	redefine("d3", "", true)    // a second root; there is a current: not current
 	del("c2", 0)
@@ -470,7 +470,9 @@ func errorWording(w *world) {
 		})
 	w.fails("a checkpoint delete with CHILDREN and CHILDREN_ONLY", want{kind: conf.Checkpoint, moment: "q1",
 		msg: "Flags 'VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN' and 'VIR_DOMAIN_CHECKPOINT_DELETE_CHILDREN_ONLY' are mutually exclusive"},
-		func(s *side) error { return s.dom.Delete(ctx, conf.Checkpoint, "q1", driver.DeleteChildren|driver.DeleteChildrenOnly) })
+		func(s *side) error {
+			return s.dom.Delete(ctx, conf.Checkpoint, "q1", driver.DeleteChildren|driver.DeleteChildrenOnly)
+		})
 	w.check("the checkpoint errors", conf.Checkpoint)
 	if !w.skipStep("deleting q1 for the snapshot errors", canDelete(conf.Checkpoint, 0)) {
 		w.deleteCheckpoint("q1", 0)
