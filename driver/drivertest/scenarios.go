@@ -218,6 +218,8 @@ func someoneElse(w *world) {
 		return nil
 	})
 	expect("the first load", 3, list)
+	w.do("someone else makes b current", func(s *side) error { return others[s].SetCurrent(ctx, "b") })
+	w.checkState("someone else's set-current", conf.Snapshot) // the kept handle's current follows libvirt's
 	w.do("someone else redefines d and e under a and deletes b", func(s *side) error {
 		o := &side{label: s.label, place: s.place, dom: others[s]}
 		for _, n := range []string{"d", "e"} {
@@ -521,6 +523,12 @@ func errorWording(w *world) {
 				return fmt.Errorf("%w (no error of the redefine)", err)
 			}
 			_, err = s.dom.CreateSnapshot(ctx, x, driver.SnapshotCreateRedefine)
+			return err
+		})
+	w.fails("redefine of a new snapshot without the domain", want{kind: conf.Snapshot, moment: "p5", msg: "internal error: missing domain in snapshot"},
+		func(s *side) error {
+			_, err := s.dom.CreateSnapshot(ctx, "<domainsnapshot><name>p5</name><state>running</state><creationTime>1700000000</creationTime></domainsnapshot>",
+				driver.SnapshotCreateRedefine)
 			return err
 		})
 	for _, f := range []struct {
