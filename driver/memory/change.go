@@ -19,7 +19,7 @@ import (
 // applies what do returns to a copy of the handle's list, which is then published. A snapshot
 // change finally checks the server's current snapshot against the list's and reloads if they
 // differ.
-func (d *Domain) change(ctx context.Context, kind conf.Kind, moment string,
+func (d *domain) change(ctx context.Context, kind conf.Kind, moment string,
 	do func(s *Server, v *vm) (apply func(l *momentlist.List) error, err error)) error {
 	st, err := d.state(kind)
 	if err != nil {
@@ -138,7 +138,7 @@ func applyRedefine(def *conf.Def, opt momentlist.RedefineOption) func(l *momentl
 }
 
 // CreateSnapshot creates (or redefines) a snapshot from XML with libvirt's flags.
-func (d *Domain) CreateSnapshot(ctx context.Context, x string, flags driver.SnapshotCreateFlags) (string, error) {
+func (d *domain) CreateSnapshot(ctx context.Context, x string, flags driver.SnapshotCreateFlags) (string, error) {
 	mode := conf.ParseNew
 	if flags&driver.SnapshotCreateRedefine != 0 {
 		mode = conf.ParseRedefine
@@ -153,7 +153,7 @@ func (d *Domain) CreateSnapshot(ctx context.Context, x string, flags driver.Snap
 }
 
 // CreateCheckpoint creates (or redefines) a checkpoint from XML with libvirt's flags.
-func (d *Domain) CreateCheckpoint(ctx context.Context, x string, flags driver.CheckpointCreateFlags) (string, error) {
+func (d *domain) CreateCheckpoint(ctx context.Context, x string, flags driver.CheckpointCreateFlags) (string, error) {
 	mode := conf.ParseNew
 	if flags&driver.CheckpointCreateRedefine != 0 {
 		mode = conf.ParseRedefine
@@ -168,7 +168,7 @@ func (d *Domain) CreateCheckpoint(ctx context.Context, x string, flags driver.Ch
 }
 
 // Delete deletes a moment with libvirt's delete flags.
-func (d *Domain) Delete(ctx context.Context, kind conf.Kind, name string, flags driver.DeleteFlags) error {
+func (d *domain) Delete(ctx context.Context, kind conf.Kind, name string, flags driver.DeleteFlags) error {
 	mode := momentlist.DeletePlain
 	switch {
 	case flags&driver.DeleteChildren != 0:
@@ -191,7 +191,7 @@ func (d *Domain) Delete(ctx context.Context, kind conf.Kind, name string, flags 
 }
 
 // Revert reverts the domain to a snapshot, which becomes current.
-func (d *Domain) Revert(ctx context.Context, name string, flags driver.RevertFlags) error {
+func (d *domain) Revert(ctx context.Context, name string, flags driver.RevertFlags) error {
 	return d.change(ctx, conf.Snapshot, name, func(s *Server, v *vm) (func(*momentlist.List) error, error) {
 		if err := s.revert(v, name, flags); err != nil {
 			return nil, err
@@ -209,7 +209,7 @@ func (d *Domain) Revert(ctx context.Context, name string, flags driver.RevertFla
 
 // SetCurrent makes a snapshot current without reverting: as `virsh snapshot-current NAME`, it
 // redefines the snapshot from its own XML with SnapshotCreateRedefine|SnapshotCreateCurrent.
-func (d *Domain) SetCurrent(ctx context.Context, name string) error {
+func (d *domain) SetCurrent(ctx context.Context, name string) error {
 	return d.change(ctx, conf.Snapshot, name, func(s *Server, v *vm) (func(*momentlist.List) error, error) {
 		m := v.lists[conf.Snapshot].Find(name)
 		if m == nil {

@@ -11,8 +11,8 @@ import (
 	"github.com/vmoments/vmoments/driver"
 )
 
-// Driver is a connection to a [Server]. It implements driver.Driver.
-type Driver struct {
+// conn is a connection to a [Server]. It implements driver.Driver.
+type conn struct {
 	srv      *Server
 	uri      string
 	readOnly bool
@@ -22,16 +22,16 @@ type Driver struct {
 }
 
 // URI returns the server's URI.
-func (d *Driver) URI() string { return d.uri }
+func (d *conn) URI() string { return d.uri }
 
 // Capabilities returns what the server accepts.
-func (d *Driver) Capabilities() driver.Capabilities { return d.srv.caps }
+func (d *conn) Capabilities() driver.Capabilities { return d.srv.caps }
 
 // Versions returns the versions the server was configured with (9.0.0 by default).
-func (d *Driver) Versions(context.Context) (driver.Versions, error) { return d.srv.versions, nil }
+func (d *conn) Versions(context.Context) (driver.Versions, error) { return d.srv.versions, nil }
 
 // Close closes the connection: its domains' calls fail with driver.ErrClosed afterwards.
-func (d *Driver) Close() error {
+func (d *conn) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.closed {
@@ -44,10 +44,10 @@ func (d *Driver) Close() error {
 }
 
 // String describes the driver for logs.
-func (d *Driver) String() string { return "vmoments memory driver for " + d.uri }
+func (d *conn) String() string { return "vmoments memory driver for " + d.uri }
 
 // isClosed returns ErrClosed (a *driver.Error about the URI) if the connection is closed.
-func (d *Driver) isClosed() error {
+func (d *conn) isClosed() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -57,7 +57,7 @@ func (d *Driver) isClosed() error {
 }
 
 // Domains lists the server's domains, sorted by name.
-func (d *Driver) Domains(ctx context.Context) ([]driver.DomainInfo, error) {
+func (d *conn) Domains(ctx context.Context) ([]driver.DomainInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &driver.Error{URI: d.uri, Err: err}
 	}
@@ -69,7 +69,7 @@ func (d *Driver) Domains(ctx context.Context) ([]driver.DomainInfo, error) {
 
 // Domain looks a domain up as virsh does: a running domain's numeric ID, then a UUID, then a
 // name. Every call returns a new handle with lists of its own.
-func (d *Driver) Domain(ctx context.Context, ref string) (driver.Domain, error) {
+func (d *conn) Domain(ctx context.Context, ref string) (driver.Domain, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &driver.Error{URI: d.uri, Domain: ref, Err: err}
 	}
@@ -81,7 +81,7 @@ func (d *Driver) Domain(ctx context.Context, ref string) (driver.Domain, error) 
 		return nil, &driver.Error{URI: d.uri, Domain: ref, Class: driver.ErrDomainNotFound,
 			Msg: fmt.Sprintf("Domain not found: no domain with matching name '%s'", ref)}
 	}
-	return &Domain{drv: d, name: v.name, uuid: v.uuid}, nil
+	return &domain{drv: d, name: v.name, uuid: v.uuid}, nil
 }
 
 // lookup finds a domain by running ID, UUID or name (virsh's order).

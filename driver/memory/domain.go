@@ -12,13 +12,13 @@ import (
 	"github.com/vmoments/vmoments/momentlist"
 )
 
-// Domain is a handle on one domain of a connection. It implements driver.Domain.
+// domain is a handle on one domain of a connection. It implements driver.Domain.
 //
 // As the libvirt-backed drivers' handles, each kind has its own mutex and its own published
 // list, loaded from the server's XML once and refreshed on every later read (only moments it
 // has not seen are fetched); a published list is never changed again, a change works on a copy.
-type Domain struct {
-	drv        *Driver
+type domain struct {
+	drv        *conn
 	name, uuid string
 	kinds      [3]kindState
 }
@@ -29,18 +29,18 @@ type kindState struct {
 }
 
 // Name returns the domain's name.
-func (d *Domain) Name() string { return d.name }
+func (d *domain) Name() string { return d.name }
 
 // UUID returns the domain's UUID.
-func (d *Domain) UUID() string { return d.uuid }
+func (d *domain) UUID() string { return d.uuid }
 
 // Driver returns the connection the domain was looked up on.
-func (d *Domain) Driver() driver.Driver { return d.drv }
+func (d *domain) Driver() driver.Driver { return d.drv }
 
 // String describes the handle for logs.
-func (d *Domain) String() string { return fmt.Sprintf("domain %q of %s", d.name, d.drv.uri) }
+func (d *domain) String() string { return fmt.Sprintf("domain %q of %s", d.name, d.drv.uri) }
 
-func (d *Domain) state(kind conf.Kind) (*kindState, error) {
+func (d *domain) state(kind conf.Kind) (*kindState, error) {
 	if !kind.Valid() {
 		return nil, &driver.Error{URI: d.drv.uri, Domain: d.name, Msg: fmt.Sprintf("unknown moment kind %d (want conf.Snapshot or conf.Checkpoint)", kind)}
 	}
@@ -50,7 +50,7 @@ func (d *Domain) state(kind conf.Kind) (*kindState, error) {
 // wrap makes err a *driver.Error about the domain and the moment (as the libvirt-backed
 // drivers wrap libvirt's errors): an *lerr gives the message and the class, a *driver.Error
 // gets the domain and moment it lacks, anything else (the context's error) is wrapped.
-func (d *Domain) wrap(kind conf.Kind, moment string, err error) error {
+func (d *domain) wrap(kind conf.Kind, moment string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -90,7 +90,7 @@ func setMoment(e *driver.Error, moment string) {
 }
 
 // loaded brings the list of kind in step with the server, under the kind's lock, and returns it.
-func (d *Domain) loaded(ctx context.Context, kind conf.Kind, full bool) (*momentlist.List, error) {
+func (d *domain) loaded(ctx context.Context, kind conf.Kind, full bool) (*momentlist.List, error) {
 	st, err := d.state(kind)
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func (d *Domain) loaded(ctx context.Context, kind conf.Kind, full bool) (*moment
 }
 
 // List refreshes the list of kind and selects from it.
-func (d *Domain) List(ctx context.Context, kind conf.Kind, from string, f momentlist.Filter) ([]*momentlist.Moment, error) {
+func (d *domain) List(ctx context.Context, kind conf.Kind, from string, f momentlist.Filter) ([]*momentlist.Moment, error) {
 	l, err := d.loaded(ctx, kind, false)
 	if err != nil {
 		return nil, err
@@ -123,7 +123,7 @@ func (d *Domain) List(ctx context.Context, kind conf.Kind, from string, f moment
 }
 
 // Moments refreshes the list of kind and returns a private copy of it.
-func (d *Domain) Moments(ctx context.Context, kind conf.Kind) (*momentlist.List, error) {
+func (d *domain) Moments(ctx context.Context, kind conf.Kind) (*momentlist.List, error) {
 	l, err := d.loaded(ctx, kind, false)
 	if err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func (d *Domain) Moments(ctx context.Context, kind conf.Kind) (*momentlist.List,
 }
 
 // Current refreshes the list of kind and returns its current moment and the rule behind it.
-func (d *Domain) Current(ctx context.Context, kind conf.Kind) (*momentlist.Moment, momentlist.CurrentRule, error) {
+func (d *domain) Current(ctx context.Context, kind conf.Kind) (*momentlist.Moment, momentlist.CurrentRule, error) {
 	l, err := d.loaded(ctx, kind, false)
 	if err != nil {
 		return nil, 0, err
@@ -141,7 +141,7 @@ func (d *Domain) Current(ctx context.Context, kind conf.Kind) (*momentlist.Momen
 }
 
 // Def refreshes the list of kind and returns one moment's definition.
-func (d *Domain) Def(ctx context.Context, kind conf.Kind, name string) (*conf.Def, error) {
+func (d *domain) Def(ctx context.Context, kind conf.Kind, name string) (*conf.Def, error) {
 	l, err := d.loaded(ctx, kind, false)
 	if err != nil {
 		return nil, err
@@ -154,19 +154,19 @@ func (d *Domain) Def(ctx context.Context, kind conf.Kind, name string) (*conf.De
 }
 
 // Reload loads the list of kind again in full.
-func (d *Domain) Reload(ctx context.Context, kind conf.Kind) error {
+func (d *domain) Reload(ctx context.Context, kind conf.Kind) error {
 	_, err := d.loaded(ctx, kind, true)
 	return err
 }
 
 // notFound is the error for a moment the loaded list lacks, in libvirt's words.
-func (d *Domain) notFound(kind conf.Kind, name string) error {
+func (d *domain) notFound(kind conf.Kind, name string) error {
 	return &driver.Error{URI: d.drv.uri, Domain: d.name, Kind: kind, Moment: name,
 		Msg: fmt.Sprintf("no domain %s with matching name '%s'", kind, name), Class: driver.ErrMomentNotFound}
 }
 
 // XML asks the server for one moment's XML now, with libvirt's XML flags.
-func (d *Domain) XML(ctx context.Context, kind conf.Kind, name string, flags driver.XMLFlags) (string, error) {
+func (d *domain) XML(ctx context.Context, kind conf.Kind, name string, flags driver.XMLFlags) (string, error) {
 	if _, err := d.state(kind); err != nil {
 		return "", err
 	}
@@ -186,7 +186,7 @@ func (d *Domain) XML(ctx context.Context, kind conf.Kind, name string, flags dri
 // refresh brings st.list in step with the server, as the libvirt-backed drivers refresh: the
 // names are listed again (with the current snapshot), only unseen moments are fetched, gone
 // ones dropped; a full refresh (or the first) fetches every moment.
-func (d *Domain) refresh(ctx context.Context, kind conf.Kind, st *kindState, full bool) error {
+func (d *domain) refresh(ctx context.Context, kind conf.Kind, st *kindState, full bool) error {
 	if err := d.drv.isClosed(); err != nil {
 		return d.wrap(kind, "", err)
 	}
@@ -348,4 +348,49 @@ func format(def *conf.Def, noDomain bool) (string, error) {
 		return "", fmt.Errorf("formatting %s %q: %w", def.Kind, def.Name, err)
 	}
 	return string(b), nil
+}
+
+// NativeList is the server's own answer for the conformance suite's oracle (drivertest.Oracle):
+// the names libvirt's list flags select from the server's list, not from the handle's loaded
+// one. Without libvirt, the suite then checks the handles (loads, refreshes, the XML round trip
+// and the checkpoint pointer they follow) against the server; the libvirt semantics of the
+// server are checked by the comparison with libvirt's test driver (drivertest's
+// Config.Reference).
+func (d *domain) NativeList(ctx context.Context, kind conf.Kind, from string, flags uint32) ([]string, error) {
+	if _, err := d.state(kind); err != nil {
+		return nil, err
+	}
+	f, err := momentlist.FromLibvirt(kind, flags)
+	if err != nil {
+		return nil, d.wrap(kind, from, errorf(nil, "%s", err.Error()))
+	}
+	s := d.drv.srv
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.byUUID(d.uuid)
+	if v == nil {
+		return nil, d.wrap(kind, from, domainGone())
+	}
+	l := v.lists[kind]
+	var fm *momentlist.Moment
+	if from != "" {
+		if fm = l.Find(from); fm == nil {
+			return nil, d.wrap(kind, from, noMoment(kind, from))
+		}
+	}
+	ms, err := l.Select(fm, f)
+	if err != nil {
+		return nil, d.wrap(kind, from, errorf(nil, "%s", err.Error()))
+	}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Name()
+	}
+	return out, nil
+}
+
+// NativeCurrentSnapshot is the server's current snapshot ("" if none), for the suite's oracle.
+func (d *domain) NativeCurrentSnapshot(context.Context) (string, error) {
+	_, cur, err := d.drv.srv.names(d.uuid, conf.Snapshot)
+	return cur, d.wrap(conf.Snapshot, "", err)
 }

@@ -233,7 +233,7 @@ func (s *Server) Close() {
 
 // Open opens a connection to the server (driver.ReadOnly refuses every change).
 func (s *Server) Open(mode driver.Mode) driver.Driver {
-	return &Driver{srv: s, uri: s.uri, readOnly: mode.ReadOnly()}
+	return &conn{srv: s, uri: s.uri, readOnly: mode.ReadOnly()}
 }
 
 // open is the driver.OpenFunc of the "memory" scheme: memory:///default (a state like

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/momentlist"
 )
 
 // testNS is the namespace of the test driver's own elements in a node file.
@@ -195,7 +196,18 @@ func nodeDomain(doc []byte, e *element, dir string) (DomainConfig, error) {
 		dc.State = driver.DomainRunning
 	}
 	dc.CurrentSnapshot = current
+	var defs []*conf.Def
+	for _, x := range dc.Snapshots {
+		d, _ := conf.ParseSnapshot([]byte(x), conf.ParseRedefine) // parsed above
+		defs = append(defs, d)
+	}
 	info, err := parseDomainXML(dc.XML)
+	if err != nil {
+		return dc, err
+	}
+	if err := momentlist.New(conf.Snapshot).Load(defs, current); err != nil {
+		return dc, fmt.Errorf("Snapshots have inconsistent relations for domain %s: %w", info.name, err)
+	}
 	if err != nil {
 		return dc, err
 	}
