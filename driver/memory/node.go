@@ -206,7 +206,7 @@ func nodeDomain(doc []byte, e *element, dir string) (DomainConfig, error) {
 		return dc, err
 	}
 	if err := momentlist.New(conf.Snapshot).Load(defs, current); err != nil {
-		return dc, fmt.Errorf("Snapshots have inconsistent relations for domain %s: %w", info.name, err)
+		return dc, fmt.Errorf("%s have inconsistent relations for domain %s: %w", "Snapshots", info.name, err) // libvirt's words
 	}
 	if err != nil {
 		return dc, err
