@@ -12,8 +12,10 @@ import (
 )
 
 // Oracle is libvirt's own answer about the state a driver serves. For the test driver it must
-// use the driver's own connection (a second connection would see a different state); the
-// domains of this module's drivers implement it.
+// use the driver's own connection (a second connection would see a different state). The
+// domains of the libvirt-backed drivers (driver/qemu, driver/test) implement it with libvirt's
+// calls; those of driver/memory with the memory server's own lists, so that the suite runs
+// without libvirt too (libvirt's answers then come from [Config.Reference]).
 type Oracle interface {
 	// NativeList is libvirt's ListAllSnapshots / ListAllCheckpoints (from "") or ListAllChildren
 	// of from, with libvirt's own list flag numbers.

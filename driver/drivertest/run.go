@@ -34,15 +34,16 @@ type Config struct {
 	// change scenarios (defaults 3 and 8). A live libvirtd answers every Domain.List with a
 	// refresh: qemu:///system wants a larger ListEvery.
 	MaxFroms, ListEvery int
-	// Reference is, for a driver that has no libvirt behind it (its domains are no [Oracle]),
-	// the Config of a libvirt-backed driver that starts from the same states: the same domain
-	// in Fresh places (name, disks, running or not) and States of the same names and contents.
-	// Every scenario then runs on both, step by step; after every step what the driver serves
-	// (every list of every flag combination, the current moment, the per-disk current set, the
-	// tree, a fresh handle's load) is compared with libvirt's answers on the reference, and
-	// every step must succeed or fail alike on both: the same message (libvirt's words), class,
-	// kind and moment. A step that one of the two declares it cannot do is skipped on both.
-	// The reference's own Reference must be nil.
+	// Reference is, for a driver that has no libvirt behind it (its domains are no [Oracle],
+	// or one that answers from the driver's own state), the Config of a libvirt-backed driver
+	// that starts from the same states: alike domains in Fresh places (disks, running or not)
+	// and States of the same names and contents. Every scenario then runs on both, step by
+	// step, and libvirt's answers are read on the reference: after every step what the driver
+	// serves (every list of every flag combination, the current moment, the per-disk current
+	// set, the tree, a fresh handle's load, what each moment's XML says) is compared with them,
+	// and every step must succeed or fail alike on both: the same message (libvirt's words),
+	// class, kind and moment. A step that one of the two declares it cannot do is skipped on
+	// both. The reference's own Reference must be nil.
 	Reference *Config
 }
 

@@ -184,8 +184,11 @@ func New(cfg Config) (*Server, error) {
 			}
 		}
 	}
-	if registry[s.name] != nil || s.name == "default" || strings.ContainsAny(s.name, "/?#") {
-		return nil, fmt.Errorf("memory: a server named %q exists already, or the name is not one path element", s.name)
+	if registry[s.name] != nil {
+		return nil, fmt.Errorf("memory: a server named %q exists already", s.name)
+	}
+	if s.name == "default" || strings.HasSuffix(s.name, ".xml") || strings.ContainsAny(s.name, "/?#%") {
+		return nil, fmt.Errorf("memory: the server name %q is not one path element of memory:///NAME (nor default, nor *.xml)", s.name)
 	}
 	s.uri = "memory:///" + s.name
 	registry[s.name] = s
