@@ -4,6 +4,7 @@ package memory_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -35,12 +36,34 @@ func TestConformanceAgainstTestDriver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Three domains: running, paused (IDs 1 and 2, in file order) and shut off, the last named
+	// like the paused one's ID, which a lookup of "2" must not find.
+	three := filepath.Join(t.TempDir(), "three.xml")
+	if err := os.WriteFile(three, []byte(`<node>
+<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+  <name>alpha</name><uuid>aaaaaaaa-2222-3333-4444-555555555555</uuid><memory>1048576</memory><vcpu>1</vcpu>
+  <os><type arch='i686'>hvm</type></os></domain>
+<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+  <name>beta</name><uuid>bbbbbbbb-2222-3333-4444-555555555555</uuid><memory>1048576</memory><vcpu>1</vcpu>
+  <os><type arch='i686'>hvm</type></os><test:runstate>3</test:runstate></domain>
+<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+  <name>2</name><uuid>cccccccc-2222-3333-4444-555555555555</uuid><memory>1048576</memory><vcpu>1</vcpu>
+  <os><type arch='i686'>hvm</type></os><test:runstate>5</test:runstate></domain>
+</node>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	states := func(scheme string) []drivertest.State {
+		return []drivertest.State{
+			{Name: "examples/demo.xml", Open: opener(scheme + "://" + demo)},
+			{Name: "three domains", Open: opener(scheme + "://" + three)},
+		}
+	}
 	ref := drivertest.Config{
 		Fresh: func(t *testing.T) drivertest.Place {
 			return drivertest.Place{Open: opener("test:///default"), Domain: "test", Disks: []string{"vda"}}
 		},
 		Running: true,
-		States:  []drivertest.State{{Name: "examples/demo.xml", Open: opener("test://" + demo)}},
+		States:  states("test"),
 	}
 	probe, err := driver.Open(context.Background(), "test:///default", driver.ReadOnly)
 	if err != nil {
@@ -63,7 +86,7 @@ func TestConformanceAgainstTestDriver(t *testing.T) {
 					return drivertest.Place{Open: opener(srv.URI()), Domain: "test", Disks: []string{"vda"}}
 				},
 				Running:   true,
-				States:    []drivertest.State{{Name: "examples/demo.xml", Open: opener("memory://" + demo)}},
+				States:    states("memory"),
 				Reference: &ref,
 			})
 		})
