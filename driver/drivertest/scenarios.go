@@ -738,7 +738,10 @@ func lookup(w *world) {
 		if _, err := r.List(ctx, conf.Snapshot, "", momentlist.Roots); err != nil {
 			w.t.Errorf("%s: the Reader half: %v", s.label, err)
 		}
-		w.n += lookupEach(w.t, s.label, s.drv, infos)
+		if i >= 0 {
+			// Only the place's domain: a daemon's other domains may go away meanwhile.
+			w.n += lookupEach(w.t, s.label, s.drv, infos, infos[i:i+1])
+		}
 	}
 	// The places of a reference run hold alike domains (a daemon may hold others besides).
 	if len(mine) == 2 && (mine[0].State != mine[1].State || (mine[0].ID < 0) != (mine[1].ID < 0)) {
@@ -769,17 +772,18 @@ func cmpString(a, b string) int {
 	return 0
 }
 
-// lookupEach looks every listed domain up by name, UUID and ID; it returns the cases checked.
-func lookupEach(t *testing.T, label string, drv driver.Driver, infos []driver.DomainInfo) int {
+// lookupEach looks the domains of pick up by name, UUID and ID (all is every domain listed);
+// it returns the cases checked.
+func lookupEach(t *testing.T, label string, drv driver.Driver, all, pick []driver.DomainInfo) int {
 	t.Helper()
 	n := 0
 	ids := map[string]bool{}
-	for _, info := range infos {
+	for _, info := range all {
 		if info.ID >= 0 {
 			ids[strconv.Itoa(info.ID)] = true
 		}
 	}
-	for _, info := range infos {
+	for _, info := range pick {
 		refs := []string{info.UUID}
 		if !ids[info.Name] { // a running domain's ID wins over a domain named like it, as in virsh
 			refs = append(refs, info.Name)
@@ -1000,7 +1004,7 @@ func (r *runner) runState(t *testing.T, st State, ref *State) {
 			t.Errorf("Domains: the driver lists %+v, the reference %+v", infos, refInfos)
 		}
 	}
-	n := lookupEach(t, "driver", drv, infos)
+	n := lookupEach(t, "driver", drv, infos, infos)
 	busiest, most := "", -1
 	for _, info := range infos {
 		dom, err := drv.Domain(ctx, info.UUID)
