@@ -1,8 +1,11 @@
 // Package driver is the contract between vmoments and the places where moments live: a live
 // libvirtd running QEMU ([github.com/vmoments/vmoments/driver/qemu]) and libvirt's in-process
-// test driver ([github.com/vmoments/vmoments/driver/test]). Management tools and the vmoments
-// command program against the two interfaces below; every driver serves them identically, which
-// the shared conformance suite ([github.com/vmoments/vmoments/driver/drivertest]) proves.
+// test driver ([github.com/vmoments/vmoments/driver/test]), and, for the tests of programs
+// built on vmoments, a pure-Go in-memory driver that needs neither libvirt nor cgo
+// ([github.com/vmoments/vmoments/driver/memory], URI scheme memory). Management tools and the
+// vmoments command program against the two interfaces below; every driver serves them
+// identically, which the shared conformance suite ([github.com/vmoments/vmoments/driver/drivertest])
+// proves.
 //
 // # Terms
 //

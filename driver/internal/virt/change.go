@@ -31,7 +31,7 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if err := d.refresh(ctx, kind, st, false); err != nil {
-		return err
+		return nameMoment(err, moment)
 	}
 	s, dom, err := d.handle(true)
 	if err != nil {
@@ -79,6 +79,20 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 		}
 	}
 	return nil
+}
+
+// nameMoment makes the error of the refresh before a change (a closed driver, a canceled
+// context, a broken connection) name the moment the change was about, as the change's own
+// errors do; an error that names a moment of the load already keeps it.
+func nameMoment(err error, moment string) error {
+	if e, ok := err.(*driver.Error); ok && e.Moment == "" && !e.Unnamed {
+		if moment == newMoment {
+			e.Unnamed = true
+		} else {
+			e.Moment = moment
+		}
+	}
+	return err
 }
 
 // CreateSnapshot creates (or redefines) a snapshot from XML.

@@ -85,6 +85,11 @@ func (d *Domain) deleteOrder(kind conf.Kind, name string, flags driver.DeleteFla
 	if !d.drv.opts.DeleteOneByOne || kind != conf.Snapshot || !children && flags&driver.DeleteChildrenOnly == 0 {
 		return nil
 	}
+	if children && flags&driver.DeleteChildrenOnly != 0 {
+		// libvirt's client library refuses the pair before any call reaches libvirtd ("Flags
+		// ... are mutually exclusive"): one call, for that refusal.
+		return nil
+	}
 	l := d.kinds[kind].list
 	m := l.Find(name)
 	if m == nil {
