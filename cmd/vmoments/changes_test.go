@@ -306,6 +306,8 @@ func TestChangeJSON(t *testing.T) {
 		{"snapshot-list test --json --name", "\n", "error: Options --name and --json are mutually exclusive\n"},
 		{"snapshot-create-as test --print-xml --json", "\n", "error: Options --print-xml and --json are mutually exclusive\n"},
 		{"checkpoint-create-as test --print-xml --json", "\n", "error: Options --print-xml and --json are mutually exclusive\n"},
+		{"snapshot-list test --json --parent", "\n", "error: Options --parent and --json are mutually exclusive\n"},
+		{"checkpoint-list test --dot --parent", "\n", "error: Options --parent and --dot are mutually exclusive\n"},
 		{"snapshot-current test s1 --per-disk", "\n", "error: Options --snapshotname and --per-disk are mutually exclusive\n"},
 	} {
 		if r := run(tc.line); r.stdout != tc.stdout || r.stderr != tc.stderr || r.rc != 1 {

@@ -209,9 +209,10 @@ func (a *app) editFile(ctx context.Context, filename string) error {
 		args = []string{"sh", "-c", editor + " " + filename}
 	}
 	child := commandString(args)
-	bin, err := findBinary(args[0])
-	if err != nil {
-		return &editFailure{before: []string{err.Error()}}
+	bin, ok := findBinary(args[0])
+	if !ok {
+		// virCommand's words (a system error: ENOENT)
+		return &editFailure{before: []string{"Cannot find '" + args[0] + "' in path: No such file or directory"}}
 	}
 	cmd := &exec.Cmd{Path: bin, Args: args, Stdin: os.Stdin, Stdout: a.stdout, Stderr: a.stderr, Env: os.Environ()}
 	if err := cmd.Start(); err != nil {
@@ -223,7 +224,7 @@ func (a *app) editFile(ctx context.Context, filename string) error {
 		fmt.Fprintf(a.stderr, "libvirt:  error : cannot execute binary %s: %s\n", bin, strerror(err))
 		return &editFailure{before: []string{fmt.Sprintf("internal error: Child process (%s) unexpected exit status %d", child, status)}}
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		ws, _ := ee.Sys().(syscall.WaitStatus)
@@ -241,18 +242,23 @@ func (a *app) editFile(ctx context.Context, filename string) error {
 
 // findBinary is virCommand's lookup of the program: an absolute path as it is, a relative one
 // with a slash if it is executable, a bare name on $PATH.
-func findBinary(name string) (string, error) {
+func findBinary(name string) (string, bool) {
 	if filepath.IsAbs(name) {
-		return name, nil
+		return name, true
 	}
+	path := ""
 	if strings.Contains(name, "/") {
 		if st, err := os.Stat(name); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return filepath.Abs(name)
+			path = name
 		}
 	} else if p, err := exec.LookPath(name); err == nil && name != "" {
-		return filepath.Abs(p)
+		path = p
 	}
-	return "", fmt.Errorf("Cannot find '%s' in path: No such file or directory", name)
+	if path == "" {
+		return "", false
+	}
+	abs, err := filepath.Abs(path)
+	return abs, err == nil
 }
 
 // commandString is virCommandToString: the arguments, each quoted for sh where it needs it
