@@ -46,6 +46,24 @@ var kindOpts = []vsh.Opt{
 	{Name: "checkpoints", Kind: vsh.Bool, Help: "only the checkpoints"},
 }
 
+// snapshotCreateOpts are the flags snapshot-create and snapshot-create-as share, in virsh's
+// order (snapshotCreateFlags maps them to libvirt's).
+var snapshotCreateOpts = []vsh.Opt{
+	{Name: "no-metadata", Kind: vsh.Bool, Help: "take snapshot but create no metadata"},
+	{Name: "halt", Kind: vsh.Bool, Help: "halt domain after snapshot is created"},
+	{Name: "disk-only", Kind: vsh.Bool, Help: "capture disk state but not vm state"},
+	{Name: "reuse-external", Kind: vsh.Bool, Help: "reuse any existing external files"},
+	{Name: "quiesce", Kind: vsh.Bool, Help: "quiesce guest's file systems"},
+	{Name: "atomic", Kind: vsh.Bool, Help: "require atomic operation"},
+	{Name: "live", Kind: vsh.Bool, Help: "take a live snapshot"},
+	{Name: "validate", Kind: vsh.Bool, Help: "validate the XML against the schema"},
+}
+
+// jsonChangeOpt is the --json of a command that changes moments: what it prints.
+func jsonChangeOpt(what string) vsh.Opt {
+	return vsh.Opt{Name: "json", Kind: vsh.Bool, Extension: true, Help: "print " + what + " as JSON instead of virsh's message (JSON.md)"}
+}
+
 // opts joins option lists.
 func opts(lists ...[]vsh.Opt) []vsh.Opt {
 	var out []vsh.Opt
@@ -123,17 +141,19 @@ func commands() []*command {
 		}, run: runCheckpointList},
 
 		{Cmd: vsh.Cmd{
-			Name: "snapshot-current", Summary: "Get the current snapshot",
-			Desc: "Show the current snapshot (vmoments never sets it: use virsh snapshot-current DOMAIN NAME)",
+			Name: "snapshot-current", Summary: "Get or set the current snapshot",
+			Desc: "Get or set the current snapshot. Without a current snapshot every form fails with\n" +
+				"    virsh's \"domain 'D' has no current snapshot\" (--json: an object that says why).",
 			Opts: []vsh.Opt{domainOpt,
 				{Name: "name", Kind: vsh.Bool, Help: "list the name, rather than the full xml"},
 				{Name: "security-info", Kind: vsh.Bool, Help: "include security sensitive information in XML dump"},
-				{Name: "snapshotname", Kind: vsh.String, Help: "name of existing snapshot to make current (refused: vmoments reads only)"},
+				{Name: "snapshotname", Kind: vsh.String, Help: "name of existing snapshot to make current"},
 				{Name: "per-disk", Kind: vsh.Bool, Extension: true, Help: "show the current snapshot of each disk instead"},
-				{Name: "json", Kind: vsh.Bool, Extension: true, Help: "print the current snapshot (with --per-disk: the current set) as JSON"},
+				{Name: "json", Kind: vsh.Bool, Extension: true, Help: "print the current snapshot (with --per-disk: the current set; with --snapshotname: the snapshot made current) as JSON"},
 			},
 			Examples: []vsh.Example{
 				{Line: "vmoments snapshot-current guest --name", What: "the current snapshot's name"},
+				{Line: "vmoments snapshot-current guest base", What: "make snapshot 'base' current without reverting (virsh's redefine with CURRENT)"},
 				{Line: "vmoments snapshot-current guest --per-disk", What: "each disk and the snapshot that last captured it"},
 			},
 		}, run: runSnapshotCurrent},
@@ -199,6 +219,151 @@ func commands() []*command {
 			},
 			Examples: []vsh.Example{{Line: "vmoments checkpoint-dumpxml guest c1 --no-domain", What: "a checkpoint's XML without the embedded domain"}},
 		}, run: runCheckpointDumpXML},
+
+		// The commands that change moments (snapshot_*.go, checkpoint_*.go): virsh 9.0's, with
+		// every option, the same checks, output and errors; --json prints the moments changed.
+		{Cmd: vsh.Cmd{
+			Name: "snapshot-create", Summary: "Create a snapshot from XML", Desc: "Create a snapshot (disk and RAM) from XML",
+			Opts: opts([]vsh.Opt{domainOpt,
+				{Name: "xmlfile", Kind: vsh.String, Help: "domain snapshot XML"},
+				{Name: "redefine", Kind: vsh.Bool, Help: "redefine metadata for existing snapshot"},
+				{Name: "current", Kind: vsh.Bool, Help: "with redefine, set current snapshot"},
+			}, snapshotCreateOpts, []vsh.Opt{jsonChangeOpt("the snapshot created")}),
+			Examples: []vsh.Example{
+				{Line: "vmoments snapshot-create guest", What: "a snapshot named after the time, as libvirt names it"},
+				{Line: "vmoments snapshot-create guest base.xml --redefine --current", What: "put back a snapshot's metadata (from snapshot-dumpxml) and make it current"},
+			},
+		}, run: runSnapshotCreate},
+
+		{Cmd: vsh.Cmd{
+			Name: "snapshot-create-as", Summary: "Create a snapshot from a set of args", Desc: "Create a snapshot (disk and RAM) from arguments",
+			Opts: opts([]vsh.Opt{domainOpt,
+				{Name: "name", Kind: vsh.String, Help: "name of snapshot"},
+				{Name: "description", Kind: vsh.String, Help: "description of snapshot"},
+				{Name: "print-xml", Kind: vsh.Bool, Help: "print XML document rather than create"},
+			}, snapshotCreateOpts, []vsh.Opt{
+				{Name: "memspec", Kind: vsh.String, OptionOnly: true, Help: "memory attributes: [file=]name[,snapshot=type]"},
+				jsonChangeOpt("the snapshot created"),
+				{Name: "diskspec", Kind: vsh.Argv, Optional: true, Help: "disk attributes: disk[,snapshot=type][,driver=type][,stype=type][,file=name]"},
+			}),
+			Examples: []vsh.Example{
+				{Line: "vmoments snapshot-create-as guest s1 'before the upgrade'", What: "an internal snapshot s1 with a description"},
+				{Line: "vmoments snapshot-create-as guest s2 --disk-only --diskspec vda,file=/var/lib/images/vda.s2 --diskspec vdb,snapshot=no", What: "an external snapshot of vda alone"},
+				{Line: "vmoments snapshot-create-as guest s3 --print-xml", What: "the XML virsh would send, without creating anything"},
+			},
+		}, run: runSnapshotCreateAs},
+
+		{Cmd: vsh.Cmd{
+			Name: "snapshot-edit", Summary: "edit XML for a snapshot", Desc: "Edit the domain snapshot XML for a named snapshot",
+			Opts: []vsh.Opt{domainOpt,
+				{Name: "snapshotname", Kind: vsh.String, Help: "snapshot name"},
+				{Name: "current", Kind: vsh.Bool, Help: "also set edited snapshot as current"},
+				{Name: "rename", Kind: vsh.Bool, Help: "allow renaming an existing snapshot"},
+				{Name: "clone", Kind: vsh.Bool, Help: "allow cloning to new name"},
+				jsonChangeOpt("the snapshot as edited"),
+			},
+			Examples: []vsh.Example{
+				{Line: "EDITOR=nano vmoments snapshot-edit guest s1", What: "edit s1's XML ($VISUAL, else $EDITOR, else vi) and redefine it"},
+				{Line: "vmoments snapshot-edit guest s1 --rename", What: "change the name in the editor to rename the snapshot"},
+			},
+		}, run: runSnapshotEdit},
+
+		{Cmd: vsh.Cmd{
+			Name: "snapshot-parent", Summary: "Get the name of the parent of a snapshot", Desc: "Extract the snapshot's parent, if any",
+			Opts: []vsh.Opt{domainOpt,
+				{Name: "snapshotname", Kind: vsh.String, Help: "find parent of snapshot name"},
+				{Name: "current", Kind: vsh.Bool, Help: "find parent of current snapshot"},
+				{Name: "json", Kind: vsh.Bool, Extension: true, Help: "print the parent as JSON (JSON.md)"},
+			},
+			Examples: []vsh.Example{{Line: "vmoments snapshot-parent guest --current", What: "the parent of the current snapshot"}},
+		}, run: runSnapshotParent},
+
+		{Cmd: vsh.Cmd{
+			Name: "snapshot-revert", Summary: "Revert a domain to a snapshot", Desc: "Revert domain to snapshot",
+			Opts: []vsh.Opt{domainOpt,
+				{Name: "snapshotname", Kind: vsh.String, Help: "snapshot name"},
+				{Name: "current", Kind: vsh.Bool, Help: "revert to current snapshot"},
+				{Name: "running", Kind: vsh.Bool, Help: "after reverting, change state to running"},
+				{Name: "paused", Kind: vsh.Bool, Help: "after reverting, change state to paused"},
+				{Name: "force", Kind: vsh.Bool, Help: "try harder on risky reverts"},
+				{Name: "reset-nvram", Kind: vsh.Bool, Help: "re-initialize NVRAM from its pristine template"},
+				jsonChangeOpt("the snapshot reverted to"),
+			},
+			Examples: []vsh.Example{{Line: "vmoments snapshot-revert guest base --running", What: "back to 'base', then run the guest"}},
+		}, run: runSnapshotRevert},
+
+		{Cmd: vsh.Cmd{
+			Name: "snapshot-delete", Summary: "Delete a domain snapshot",
+			Desc: "Snapshot Delete. On qemu:// --children and --children-only delete one snapshot at a time,\n" +
+				"    leaves first: libvirt 9.0's own delete with children can crash libvirtd; the end state is\n" +
+				"    the one libvirt documents.",
+			Opts: []vsh.Opt{domainOpt,
+				{Name: "snapshotname", Kind: vsh.String, Help: "snapshot name"},
+				{Name: "current", Kind: vsh.Bool, Help: "delete current snapshot"},
+				{Name: "children", Kind: vsh.Bool, Help: "delete snapshot and all children"},
+				{Name: "children-only", Kind: vsh.Bool, Help: "delete children but not snapshot"},
+				{Name: "metadata", Kind: vsh.Bool, Help: "delete only libvirt metadata, leaving snapshot contents behind"},
+				jsonChangeOpt("the snapshots deleted, as they were"),
+			},
+			Examples: []vsh.Example{{Line: "vmoments snapshot-delete guest s1 --children", What: "s1 and everything below it"}},
+		}, run: runSnapshotDelete},
+
+		{Cmd: vsh.Cmd{
+			Name: "checkpoint-create", Summary: "Create a checkpoint from XML",
+			Desc: "Create a checkpoint from XML for use in future incremental backups",
+			Opts: []vsh.Opt{domainOpt,
+				{Name: "xmlfile", Kind: vsh.String, Help: "domain checkpoint XML"},
+				{Name: "redefine", Kind: vsh.Bool, Help: "redefine metadata for existing checkpoint"},
+				{Name: "redefine-validate", Kind: vsh.Bool, Help: "validate the redefined checkpoint"},
+				{Name: "quiesce", Kind: vsh.Bool, Help: "quiesce guest's file systems"},
+				jsonChangeOpt("the checkpoint created"),
+			},
+			Examples: []vsh.Example{{Line: "vmoments checkpoint-create guest c1.xml --redefine", What: "put back a checkpoint's metadata"}},
+		}, run: runCheckpointCreate},
+
+		{Cmd: vsh.Cmd{
+			Name: "checkpoint-create-as", Summary: "Create a checkpoint from a set of args",
+			Desc: "Create a checkpoint from arguments for use in future incremental backups",
+			Opts: []vsh.Opt{domainOpt,
+				{Name: "name", Kind: vsh.String, Help: "name of checkpoint"},
+				{Name: "description", Kind: vsh.String, Help: "description of checkpoint"},
+				{Name: "print-xml", Kind: vsh.Bool, Help: "print XML document rather than create"},
+				{Name: "quiesce", Kind: vsh.Bool, Help: "quiesce guest's file systems"},
+				jsonChangeOpt("the checkpoint created"),
+				{Name: "diskspec", Kind: vsh.Argv, Optional: true, Help: "disk attributes: disk[,checkpoint=type][,bitmap=name]"},
+			},
+			Examples: []vsh.Example{{Line: "vmoments checkpoint-create-as guest c2 --diskspec vda --diskspec vdb,checkpoint=no", What: "a checkpoint of vda only"}},
+		}, run: runCheckpointCreateAs},
+
+		{Cmd: vsh.Cmd{
+			Name: "checkpoint-edit", Summary: "edit XML for a checkpoint", Desc: "Edit the domain checkpoint XML for a named checkpoint",
+			Opts: []vsh.Opt{domainOpt,
+				{Name: "checkpointname", Kind: vsh.String, Help: "checkpoint name"},
+				jsonChangeOpt("the checkpoint as edited"),
+			},
+			Examples: []vsh.Example{{Line: "vmoments checkpoint-edit guest c1", What: "edit c1's XML and redefine it"}},
+		}, run: runCheckpointEdit},
+
+		{Cmd: vsh.Cmd{
+			Name: "checkpoint-parent", Summary: "Get the name of the parent of a checkpoint", Desc: "Extract the checkpoint's parent, if any",
+			Opts: []vsh.Opt{domainOpt,
+				{Name: "checkpointname", Kind: vsh.String, Help: "find parent of checkpoint name"},
+				{Name: "json", Kind: vsh.Bool, Extension: true, Help: "print the parent as JSON (JSON.md)"},
+			},
+			Examples: []vsh.Example{{Line: "vmoments checkpoint-parent guest c2", What: "the checkpoint c2 was taken after"}},
+		}, run: runCheckpointParent},
+
+		{Cmd: vsh.Cmd{
+			Name: "checkpoint-delete", Summary: "Delete a domain checkpoint", Desc: "Checkpoint Delete",
+			Opts: []vsh.Opt{domainOpt,
+				{Name: "checkpointname", Kind: vsh.String, Help: "checkpoint name"},
+				{Name: "children", Kind: vsh.Bool, Help: "delete checkpoint and all children"},
+				{Name: "children-only", Kind: vsh.Bool, Help: "delete children but not checkpoint"},
+				{Name: "metadata", Kind: vsh.Bool, Help: "delete only libvirt metadata, leaving checkpoint contents behind"},
+				jsonChangeOpt("the checkpoints deleted, as they were"),
+			},
+			Examples: []vsh.Example{{Line: "vmoments checkpoint-delete guest c1 --children-only", What: "every checkpoint below c1"}},
+		}, run: runCheckpointDelete},
 
 		{Cmd: vsh.Cmd{
 			Name: "validate", Summary: "Check snapshot and checkpoint XML files",

@@ -135,8 +135,9 @@ func TestCheckpointCurrentAndFilters(t *testing.T) {
 				" vda    c3           c3\n" +
 				" vdb    c1           b-c1\n\n", "", 0},
 		{[]string{"checkpoint-current", "guest", "--per-disk", "--name"}, "c3\nc1\n\n", "", 0},
-		{[]string{"checkpoint-current", "empty"}, "Current:        -\nRule:           no current moment\n\n", "", 0},
-		{[]string{"checkpoint-current", "empty", "--name"}, "\n", "error: domain 'empty' has no current checkpoint (no current moment)\n", 1},
+		// no current moment: one rule for every form (current.go, noCurrent)
+		{[]string{"checkpoint-current", "empty"}, "\n", "error: domain 'empty' has no current checkpoint (it has no checkpoints)\n", 1},
+		{[]string{"checkpoint-current", "empty", "--name"}, "\n", "error: domain 'empty' has no current checkpoint (it has no checkpoints)\n", 1},
 		{[]string{"checkpoint-current", "nosuch"}, "\n", "error: failed to get domain 'nosuch'\n", 1},
 		{[]string{"checkpoint-list", "guest", "--only-current", "--name"}, "c3\n\n", "", 0},
 		{[]string{"checkpoint-list", "guest", "--no-current", "--name"}, "c1\nc2\nc4\n\n", "", 0},

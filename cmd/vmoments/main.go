@@ -1,6 +1,10 @@
-// Command vmoments shows the snapshots and checkpoints of libvirt domains and moves their
-// metadata between hosts. Its read commands are drop-ins for virsh 9.0's (same options, same
-// output byte for byte, same errors and exit status) and add what virsh cannot do: a filter on
+// Command vmoments shows and changes the snapshots and checkpoints of libvirt domains and moves
+// their metadata between hosts. Its moment commands are drop-ins for virsh 9.0's, the reading
+// ones (snapshot-list, -info, -dumpxml, -current, -parent and their checkpoint twins) and the
+// changing ones (snapshot-create, -create-as, -edit, -revert, -delete, snapshot-current NAME,
+// checkpoint-create, -create-as, -edit, -delete): same options, same output byte for byte, same
+// errors and exit status. On qemu:// a delete with children never crashes libvirtd 9.0 (the
+// driver deletes one snapshot at a time). vmoments adds what virsh cannot do: a filter on
 // the current moment (--only-current, --no-current), the current moment of each disk
 // (--per-disk), the current checkpoint (checkpoint-current), JSON (--json, documented in
 // JSON.md), Graphviz (--dot), filtered trees (--forest) and an offline XML check (validate).
@@ -11,11 +15,14 @@
 //	vmoments help [COMMAND]                          list the commands, or explain one
 //
 // The connection is -c/--connect, else $VIRSH_DEFAULT_CONNECT_URI, else $LIBVIRT_DEFAULT_URI,
-// else libvirt's default. Only import and copy change anything, and only moment metadata.
+// else libvirt's default. The changing commands change what virsh's do; import and copy
+// change only moment metadata.
 //
 // The code: commands.go is the command table (each command's options, help and run function);
 // each command lives in the file named after it (list.go, current.go, info.go, dumpxml.go,
-// validate.go, export.go, import.go, copy.go, help.go); app.go parses and dispatches with
+// parent.go, snapshot_create.go, checkpoint_create.go, snapshot_edit.go with edit.go,
+// snapshot_revert.go, delete.go, validate.go, export.go, import.go, copy.go, help.go; change.go
+// and xmlbuf.go hold what the changing ones share); app.go parses and dispatches with
 // internal/vsh, virsh's parser; internal/vshfmt draws virsh's tables and trees.
 //
 // # Where vmoments differs from virsh
@@ -33,8 +40,30 @@
 //     prints them too (the same library runs in-process), and may print them twice when it
 //     probes libvirt with a connection of its own first: for libvirt's default URI, and where a
 //     read-write connection may be refused (needProbe in connect.go).
-//   - snapshot-dumpxml and checkpoint-dumpxml refuse --xpath (pipe to xmllint --xpath instead);
-//     snapshot-current refuses --snapshotname (it would change the current snapshot).
+//   - snapshot-dumpxml and checkpoint-dumpxml refuse --xpath (pipe to xmllint --xpath instead).
+//   - snapshot-create and snapshot-create-as with --halt: when libvirt answers "invalid argument",
+//     virsh 9.0 retries without the flag and destroys the domain itself (an emulation for libvirt
+//     before 0.9.5). With libvirt 9.0 the retry can only succeed for --redefine --halt, which
+//     libvirt refuses on purpose; virsh then redefines and destroys a running guest. vmoments
+//     prints libvirt's refusal ("Flags 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE' and
+//     'VIR_DOMAIN_SNAPSHOT_CREATE_HALT' are mutually exclusive") and changes nothing. (For other
+//     refusals with --halt the retry fails the same way, and the output is virsh's, except on a
+//     transient domain, where virsh says "cannot halt after snapshot of transient domain".)
+//   - snapshot-revert --force: virsh reverts without VIR_DOMAIN_SNAPSHOT_REVERT_FORCE first and
+//     adds it when libvirt calls the revert risky; vmoments passes it at once. The flag only
+//     lifts the risky-revert refusals, so the revert and its errors are the same.
+//   - snapshot-edit and checkpoint-edit when libvirt refuses the edited XML and standard input
+//     is not a terminal: virsh 9.0 prints "error: Failed." and crashes (SIGSEGV: it goes on with
+//     the moment it failed to define); vmoments prints the same line, "Failed to update NAME" and
+//     libvirt's reason, and exits 1. On a terminal both ask "Try again? [y,n,f,?]"; at the end of
+//     input (no key) vmoments gives up as with "n" where virsh would ask forever.
+//   - snapshot-delete --children / --children-only on qemu:// (also with --metadata): libvirt
+//     9.0's libvirtd crashes on some branched subtrees; vmoments deletes the descendants one at a
+//     time, leaves first, and ends where libvirt's own delete is documented to end (current
+//     included). Same output; should one of the deletes fail, the error says which were deleted.
+//   - --json (changing commands, snapshot-parent, checkpoint-parent) and the current commands'
+//     rule for "no current moment" are vmoments' own (JSON.md): every form exits 1 with virsh's
+//     "domain 'D' has no current snapshot"; checkpoint-current adds why in parentheses.
 //   - Ctrl-C (SIGINT) and SIGTERM: virsh dies at once, wherever its command was.
 //     vmoments stops the command at its next step (an export removes what it wrote, an import
 //     rolls back), prints "error: interrupted by SIGINT" (or SIGTERM), runs no further command

@@ -13,8 +13,8 @@ const (
 	String
 	// Data is a required value, by position or --name VALUE (VSH_OT_DATA).
 	Data
-	// Argv is a required list: every positional word left, in order (VSH_OT_ARGV). It comes
-	// last among a command's options.
+	// Argv is a list: every positional word left, in order (VSH_OT_ARGV), required unless
+	// [Opt.Optional]. It comes last among a command's options.
 	Argv
 )
 
@@ -46,9 +46,15 @@ type Opt struct {
 	// options only).
 	OptionOnly bool
 	Help       string
+	// Optional makes an Argv option one that may be left out (virsh's VSH_OT_ARGV without
+	// VSH_OFLAG_REQ: snapshot-create-as's --diskspec).
+	Optional bool
 	// Extension marks an option vmoments adds to virsh's command ("[vmoments]" in the help).
 	Extension bool
 }
+
+// required reports whether a command without the option is refused.
+func (o *Opt) required() bool { return o.Kind.required() && !o.Optional }
 
 // Example is a command line and what it does, shown by the help.
 type Example struct {
@@ -96,7 +102,9 @@ func Check(cmds []*Cmd) error {
 				return fmt.Errorf("command %q: option %q: unknown kind %v", c.Name, o.Name, o.Kind)
 			case o.OptionOnly && o.Kind != String:
 				return fmt.Errorf("command %q: option %q: only a string option can be option-only", c.Name, o.Name)
-			case o.Kind.required() && optionalSeen:
+			case o.Optional && o.Kind != Argv:
+				return fmt.Errorf("command %q: option %q: only an argv option can be optional", c.Name, o.Name)
+			case o.required() && optionalSeen:
 				return fmt.Errorf("command %q: option %q: a required option after an optional positional one", c.Name, o.Name)
 			case o.Kind == Argv && i != len(c.Opts)-1:
 				return fmt.Errorf("command %q: option %q: an argv option must be the last", c.Name, o.Name)
@@ -140,7 +148,7 @@ func (c *Cmd) masks() (needArg, required uint64) {
 		if !o.OptionOnly {
 			needArg |= 1 << i
 		}
-		if o.Kind.required() {
+		if o.required() {
 			required |= 1 << i
 		}
 	}

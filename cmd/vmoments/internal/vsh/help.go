@@ -45,6 +45,9 @@ func (o *Opt) synopsis() string {
 	case String:
 		return "[--" + o.Name + " <string>]"
 	case Argv:
+		if o.Optional {
+			return "[[--" + o.Name + "] <string>]..."
+		}
 		return "<" + o.Name + ">..."
 	}
 	return "<" + o.Name + ">"
@@ -58,6 +61,9 @@ func (o *Opt) usage() string {
 	case String:
 		return "--" + o.Name + " <string>"
 	case Argv:
+		if o.Optional {
+			return "[--" + o.Name + "] <string>"
+		}
 		return "<" + o.Name + ">"
 	}
 	return "[--" + o.Name + "] <string>"
