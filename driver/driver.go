@@ -21,17 +21,54 @@
 //     redefined one becomes current when its parent is current or there is no current (and the
 //     parent libvirt gives a created checkpoint tells where its pointer was, should someone else
 //     have moved it). The [momentlist.CurrentRule] returned with it says which rule decided.
-//   - Loading is one list call to libvirt for the names and one XML fetch per moment, several in
-//     flight at once (past libvirtd's limit of 16,384 names per call, the names are listed in
-//     pieces). A moment deleted between the two is skipped. A loaded list is refreshed on every
-//     later read: libvirt is asked for the names again (and for the current snapshot), only names
-//     not seen before are fetched, and names that are gone are dropped. [Domain.Reload] fetches
-//     everything again. When a refresh finds checkpoints added or removed by someone else, the
-//     current checkpoint follows the fresh-load rule again: libvirt's pointer moved in ways the
-//     driver cannot see.
+//   - Loading is one list call to libvirt for the names (past libvirtd's limit of 16,384 names
+//     per call, the names are listed in pieces) and then each moment's definition: from
+//     libvirtd's own metadata files where the driver can read them, else one XML fetch per
+//     moment, several in flight at once (see "Loading and refreshing"). A moment deleted
+//     between the two is skipped. A loaded list is refreshed on every later read, and that read
+//     equals a fresh load ([Reader.Reload] loads afresh in any case). When a refresh finds
+//     checkpoints changed by someone else (added, removed or redefined), the current checkpoint
+//     follows the fresh-load rule again: libvirt's pointer moved in ways the driver cannot see.
 //   - A change (create, redefine, delete, revert, set current) is passed through libvirt with
 //     libvirt's own flags and then applied to the loaded list the way libvirt applies it, so the list
 //     stays equal to what a fresh load would give.
+//
+// # Loading and refreshing
+//
+// Which source a domain's definitions come from, and what a refresh guarantees, depends on the
+// URI:
+//
+//   - qemu:///system and qemu:///session, when the process can read libvirtd's metadata
+//     directories (as root for qemu:///system; the same user for qemu:///session): the
+//     definitions are read from the files libvirtd keeps them in (/var/lib/libvirt/qemu/snapshot/
+//     DOMAIN/NAME.xml and .../checkpoint/..., for qemu:///session under $XDG_CONFIG_HOME/libvirt/
+//     qemu/), which costs libvirtd nothing but the names call and the current-snapshot call. Every
+//     load and refresh is checked through the API: the names libvirt lists must be the files'
+//     names, the current snapshot libvirt reports the one file marked current, every file must
+//     parse and name the moment its file name says; a fresh load also compares a sample of
+//     definitions with the API's. A refresh re-reads exactly the files whose identity (inode,
+//     size, modification and change time) changed, so it is exact: after any change made
+//     elsewhere (create, redefine in place, edit, rename, delete of any kind, revert, a new
+//     current) the next read equals a fresh load. Any disagreement, a file that cannot be read
+//     or parsed, or a libvirtd version whose files were not tested (vmoments knows 9.0.0)
+//     makes that load of that domain use the API instead, and the reason is kept: the
+//     environment variable VMOMENTS_DEBUG=local prints each one to standard error, and
+//     qemu.SourceOf returns it. The files are never shown: they hold what the API hides
+//     (XMLSecure: VNC passwords and the like), so a definition read from them keeps no raw XML
+//     (Def.Raw is nil, and Def.Format and Def.FullSnapshot refuse to make up the embedded
+//     domain), and [Reader.XML] always asks the API.
+//   - Every other QEMU URI (qemu+ssh://, qemu+tcp://, ... and a local one whose files the
+//     process cannot read, such as qemu:///system for a user other than root, or with
+//     [NoLocalFiles]): no file tells what changed, so a refresh fetches every definition again
+//     through the API and keeps the list when nothing differs. It is exact, at the cost of a
+//     cold load. [NamesOnlyRefresh] keeps the cheaper names-only refresh for callers that
+//     accept its blind spot: a moment redefined in place by someone else.
+//   - test:///default and test:///ABS/PATH.xml (libvirt's test driver runs in this process, and
+//     only this process changes it): a refresh asks for the names, and fetches everything again
+//     when a change went through another handle of the process since; it is exact for every
+//     change made through vmoments.
+//
+// Changes through a handle are applied to its own list as they are made, whatever the source.
 //
 // # Connections
 //
@@ -235,8 +272,8 @@ type Reader interface {
 	// Driver is the driver the domain was looked up on (its URI, versions, capabilities).
 	Driver() Driver
 
-	// List loads the moments of kind (or refreshes them: libvirt is asked for the names again,
-	// unseen ones are fetched, gone ones dropped) and returns those f selects below from, with
+	// List loads the moments of kind (or refreshes them, so that they equal a fresh load: see
+	// "Loading and refreshing" in the package doc) and returns those f selects below from, with
 	// libvirt's exact filter semantics plus Current, NoCurrent and PerDisk (see momentlist).
 	List(ctx context.Context, kind conf.Kind, from string, f momentlist.Filter) ([]*momentlist.Moment, error)
 	// Moments refreshes like List and returns a private copy of the whole list, with the same
@@ -246,7 +283,9 @@ type Reader interface {
 	// made it current.
 	Current(ctx context.Context, kind conf.Kind) (*momentlist.Moment, momentlist.CurrentRule, error)
 	// Def refreshes like List and returns the definition of one moment, as loaded (the fast parse;
-	// Def.FullSnapshot / FullCheckpoint parse the kept raw XML in full).
+	// Def.FullSnapshot / FullCheckpoint parse the kept raw XML in full). A definition read from
+	// libvirtd's metadata files keeps no raw XML (the files hold what the API hides): ask
+	// [Reader.XML] for the document.
 	Def(ctx context.Context, kind conf.Kind, name string) (*conf.Def, error)
 	// XML asks libvirt for one moment's XML now (virDomainSnapshotGetXMLDesc /
 	// virDomainCheckpointGetXMLDesc) with libvirt's XML flags. libvirt gives XMLSecure's
@@ -283,6 +322,24 @@ type Domain interface {
 	// NAME` does: it redefines the snapshot from its own XML with SnapshotCreateRedefine|Current.
 	SetCurrent(ctx context.Context, name string) error
 }
+
+// How a loaded list is kept in step with libvirt. These [Mode] bits add to ReadOnly, ReadWrite
+// and ConnectWrite (package doc, "Loading and refreshing").
+const (
+	// NamesOnlyRefresh makes a refresh that cannot tell from libvirtd's files what changed (a
+	// remote URI, or a local one whose files the process cannot read) ask libvirt for the
+	// names only and fetch just the moments it has not seen, instead of fetching every
+	// definition again. It is as cheap as a refresh can be, and blind to a moment redefined in
+	// place by someone else (a new parent, description or creation time, virsh snapshot-edit):
+	// the handle serves the old definition until [Reader.Reload]. Changes made through the
+	// same handle are always seen. It changes nothing where the files are read, whose
+	// refresh is exact and cheaper still.
+	NamesOnlyRefresh Mode = 1 << 2
+	// NoLocalFiles makes the QEMU driver load every definition through libvirt's API even where
+	// it could read libvirtd's own metadata files (qemu:///system as root). The environment
+	// variable VMOMENTS_LOCAL=off does the same for every driver a process opens.
+	NoLocalFiles Mode = 1 << 3
+)
 
 // SnapshotCreateFlags are libvirt's VIR_DOMAIN_SNAPSHOT_CREATE_* flags, same numbers.
 type SnapshotCreateFlags uint32

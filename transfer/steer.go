@@ -62,7 +62,7 @@ func steerCheckpoint(ctx context.Context, dom driver.Domain, target string) (err
 		}
 	}()
 	put := func(parent string) error {
-		x, err := tempXML(tmpl, tmp, parent)
+		x, err := tempXML(ctx, dom, tmpl, tmp, parent)
 		if err != nil {
 			return err
 		}
@@ -124,9 +124,19 @@ func tempName(l *momentlist.List) (string, error) {
 	return "", errors.New("no free temporary checkpoint name")
 }
 
-// tempXML is tmpl's definition renamed, re-parented and without disks.
-func tempXML(tmpl *momentlist.Moment, name, parent string) ([]byte, error) {
-	d, err := conf.ParseCheckpoint(tmpl.Def().Raw(), conf.ParseRedefine)
+// tempXML is tmpl's definition renamed, re-parented and without disks. A definition the driver
+// read from libvirtd's metadata files keeps no raw XML (they hold what the API hides): then the
+// document comes from libvirt's API.
+func tempXML(ctx context.Context, dom driver.Reader, tmpl *momentlist.Moment, name, parent string) ([]byte, error) {
+	raw := tmpl.Def().Raw()
+	if raw == nil {
+		x, err := dom.XML(ctx, conf.Checkpoint, tmpl.Name(), 0)
+		if err != nil {
+			return nil, err
+		}
+		raw = []byte(x)
+	}
+	d, err := conf.ParseCheckpoint(raw, conf.ParseRedefine)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %q: %w", tmpl.Name(), err)
 	}

@@ -7,6 +7,26 @@
 // Reads go through a read-only connection; the first change opens a read-write one. When
 // libvirtd restarts in the middle of a load, the load is retried once on a new connection.
 //
+// # libvirtd's metadata files
+//
+// On qemu:///system and qemu:///session, where the process can read them, the definitions are
+// read from the files libvirtd keeps every moment in, instead of one GetXMLDesc call per moment:
+//
+//	qemu:///system   /var/lib/libvirt/qemu/snapshot/DOMAIN/NAME.xml, .../checkpoint/DOMAIN/NAME.xml
+//	qemu:///session  $XDG_CONFIG_HOME/libvirt/qemu/snapshot/DOMAIN/NAME.xml (~/.config/...), .../checkpoint/...
+//
+// Every load and refresh is checked through libvirt's API (the names, the current snapshot,
+// and on a load a sample of definitions), and a refresh re-reads exactly the files that
+// changed: the package doc of driver, "Loading and refreshing", says what is guaranteed and when
+// the API is used instead. [SourceOf] tells a program which source a domain's list came from and
+// why; VMOMENTS_DEBUG=local prints the same to standard error as it happens; [driver.NoLocalFiles]
+// or VMOMENTS_LOCAL=off turn the files off. The files are read only (never written, locked or
+// renamed), only for libvirtd 9.0.0, whose format vmoments was tested with, and never shown:
+// they hold what the API hides, so dumps, exports and [driver.Reader.XML] come from the API.
+//
+// Other URIs, including qemu+unix:// and qemu:///system?socket=... (the daemon behind a socket
+// need not be the one whose files this host has), always use the API.
+//
 // # libvirt 9.0 quirks
 //
 // libvirt 9.0's QEMU driver crashes (libvirtd dies with SIGSEGV in
@@ -38,7 +58,13 @@ package qemu
 
 import (
 	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 
+	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
 	"github.com/vmoments/vmoments/driver/internal/virt"
 )
@@ -62,9 +88,77 @@ var capabilities = driver.Capabilities{
 
 // Open opens a QEMU URI.
 func Open(ctx context.Context, uri string, mode driver.Mode) (driver.Driver, error) {
-	d, err := virt.Open(ctx, uri, mode, virt.Options{DeleteOneByOne: true, Caps: capabilities})
+	d, err := virt.Open(ctx, uri, mode, virt.Options{DeleteOneByOne: true, Caps: capabilities,
+		LocalDirs: localDirs, LocalVersions: testedVersions})
 	if err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// testedVersions are the libvirtd versions whose metadata files vmoments was tested with:
+// the QEMU driver reads the files of no other (libvirt's numbers: 9.0.0 = 9,000,000).
+var testedVersions = []uint32{9_000_000}
+
+// localDirs returns libvirtd's snapshot and checkpoint metadata directories for a local URI
+// (qemu_conf.c, virQEMUDriverConfigNew: LOCALSTATEDIR/lib/libvirt/qemu/{snapshot,checkpoint}
+// for the privileged daemon, virGetUserConfigDirectory()/qemu/{snapshot,checkpoint} for a
+// session daemon), or why the URI has none.
+func localDirs(uri string) (snapshots, checkpoints, why string) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "", "", fmt.Sprintf("the URI %q does not parse: %v", uri, err)
+	}
+	switch {
+	case strings.EqualFold(u.Scheme, "qemu+unix"):
+		return "", "", fmt.Sprintf("%s reaches a daemon by its socket, which need not be the daemon whose files this host keeps for %s", uri, "qemu://"+u.Path)
+	case !strings.EqualFold(u.Scheme, "qemu") || u.Host != "" || u.User != nil:
+		return "", "", fmt.Sprintf("%s is a remote URI: libvirtd's metadata files are on the daemon's host", uri)
+	case u.RawQuery != "" || u.Fragment != "":
+		return "", "", fmt.Sprintf("%s has parameters: the daemon it reaches need not be the one whose files this host keeps", uri)
+	}
+	switch u.Path {
+	case "/system":
+		return "/var/lib/libvirt/qemu/snapshot", "/var/lib/libvirt/qemu/checkpoint", ""
+	case "/session":
+		base, err := os.UserConfigDir()
+		if err != nil {
+			return "", "", fmt.Sprintf("the session daemon's configuration directory is unknown: %v", err)
+		}
+		base = filepath.Join(base, "libvirt", "qemu")
+		return filepath.Join(base, "snapshot"), filepath.Join(base, "checkpoint"), ""
+	}
+	return "", "", fmt.Sprintf("%s is neither qemu:///system nor qemu:///session", uri)
+}
+
+// Source says where a QEMU domain handle read its moments of one kind at its last load or
+// refresh.
+type Source struct {
+	// Files says the definitions came from libvirtd's metadata files, verified through the API;
+	// false means through libvirt's API, one XML call per moment.
+	Files bool
+	// Dir is the metadata directory read or tried ("" for a URI that has none).
+	Dir string
+	// Fallback says why the API was used instead of the files ("" when Files): the URI is not
+	// local, the files cannot be read, they disagree with the API, ...
+	Fallback string
+	// FilesRead is the number of files the last load or refresh read, APIFetches the number of
+	// XML documents it fetched through the API (a refresh that finds nothing changed reads and
+	// fetches none on qemu:///system as root).
+	FilesRead, APIFetches int
+}
+
+// SourceOf returns the Source of the moments of kind of a domain handle of this module's
+// libvirt drivers (for libvirt's test driver: always the API, no directory, no fallback); ok is
+// false when r is not one, or has not loaded kind yet.
+func SourceOf(r driver.Reader, kind conf.Kind) (s Source, ok bool) {
+	d, ok := r.(*virt.Domain)
+	if !ok {
+		return Source{}, false
+	}
+	info := d.LoadInfo(kind)
+	if !info.Loaded {
+		return Source{}, false
+	}
+	return Source{Files: info.Files, Dir: info.Dir, Fallback: info.Reason, FilesRead: info.FilesRead, APIFetches: info.Fetched}, true
 }

@@ -19,7 +19,12 @@ import (
 // the libvirt call do (on the read-write connection), and applies what do returns to a copy of
 // the list, which is then published. A snapshot change finally checks libvirt's current
 // snapshot against the list's, and reloads if they differ (someone else changed it meanwhile).
-func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
+//
+// Before the change the list is refreshed as how says: refreshNames for a change whose call
+// does not depend on the list (the list it is applied to may lack a redefinition made
+// elsewhere, which the next read finds), refreshRead for one that plans its calls from the
+// list (a one-by-one delete walks the subtree it deletes).
+func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string, how refreshHow,
 	do func(dom *libvirt.Domain) (apply func(l *momentlist.List) error, err error)) error {
 	st, err := d.state(kind)
 	if err != nil {
@@ -30,7 +35,7 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := d.refresh(ctx, kind, st, false); err != nil {
+	if err := d.refresh(ctx, kind, st, how); err != nil {
 		return nameMoment(err, moment)
 	}
 	s, dom, err := d.handle(true)
@@ -54,7 +59,7 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 		var step *deleteStepError
 		if errors.As(err, &step) && len(step.Deleted) > 0 {
 			// Part of the change happened: load the list afresh now (or on the next read).
-			if rerr := d.refresh(ctx, kind, st, true); rerr != nil {
+			if rerr := d.refresh(ctx, kind, st, refreshFull); rerr != nil {
 				st.list = nil
 			}
 		}
@@ -63,19 +68,21 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 	if apply == nil {
 		return nil
 	}
-	l := st.list.Clone()
+	before := st.list
+	l := before.Clone()
 	if err := apply(l); err != nil {
 		// The list was out of step with libvirt: load it afresh.
-		return d.refresh(ctx, kind, st, true)
+		return d.refresh(ctx, kind, st, refreshFull)
 	}
 	st.list = l
+	d.drv.changed(st, kind, before, l)
 	if kind == conf.Snapshot {
 		cur, err := currentSnapshot(s.conn, dom)
 		if err != nil {
 			return d.drv.wrap(d.name, kind, "", op, err)
 		}
 		if c := st.list.Current(); (c == nil) != (cur == "") || c != nil && c.Name() != cur {
-			return d.refresh(ctx, kind, st, true)
+			return d.refresh(ctx, kind, st, refreshFull)
 		}
 	}
 	return nil
@@ -102,7 +109,7 @@ func (d *Domain) CreateSnapshot(ctx context.Context, xml string, flags driver.Sn
 	if flags&driver.SnapshotCreateRedefine != 0 {
 		op, mode = "redefine snapshot", conf.ParseRedefine
 	}
-	err := d.change(ctx, conf.Snapshot, requestName(conf.Snapshot, xml, mode), op, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
+	err := d.change(ctx, conf.Snapshot, requestName(conf.Snapshot, xml, mode), op, refreshNames, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
 		h, err := dom.CreateSnapshotXML(xml, libvirt.DomainSnapshotCreateFlags(flags))
 		if err != nil {
 			return nil, err
@@ -140,7 +147,7 @@ func (d *Domain) CreateCheckpoint(ctx context.Context, xml string, flags driver.
 	if flags&driver.CheckpointCreateRedefine != 0 {
 		op, mode = "redefine checkpoint", conf.ParseRedefine
 	}
-	err := d.change(ctx, conf.Checkpoint, requestName(conf.Checkpoint, xml, mode), op, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
+	err := d.change(ctx, conf.Checkpoint, requestName(conf.Checkpoint, xml, mode), op, refreshNames, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
 		h, err := dom.CreateCheckpointXML(xml, libvirt.DomainCheckpointCreateFlags(flags))
 		if err != nil {
 			return nil, err
@@ -224,7 +231,7 @@ func fetchDef(get func(libvirt.DomainSnapshotXMLFlags) (string, error), kind con
 
 // Revert reverts the domain to a snapshot.
 func (d *Domain) Revert(ctx context.Context, name string, flags driver.RevertFlags) error {
-	return d.change(ctx, conf.Snapshot, name, "revert", func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
+	return d.change(ctx, conf.Snapshot, name, "revert", refreshNames, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
 		h, err := dom.SnapshotLookupByName(name, 0)
 		if err != nil {
 			return nil, err
@@ -247,7 +254,7 @@ func (d *Domain) Revert(ctx context.Context, name string, flags driver.RevertFla
 // SetCurrent makes a snapshot current by redefining it from its own XML with CURRENT, as
 // `virsh snapshot-current NAME` does.
 func (d *Domain) SetCurrent(ctx context.Context, name string) error {
-	return d.change(ctx, conf.Snapshot, name, "set current snapshot", func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
+	return d.change(ctx, conf.Snapshot, name, "set current snapshot", refreshNames, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
 		h, err := dom.SnapshotLookupByName(name, 0)
 		if err != nil {
 			return nil, err

@@ -43,6 +43,15 @@ type Options struct {
 	// afresh. Deletes libvirt refuses up front (external snapshots, see deleteOrder) are
 	// passed to libvirt as one call, for its own refusal.
 	DeleteOneByOne bool
+	// LocalDirs, if set, returns the directories in which libvirtd keeps the metadata files of
+	// uri's domains (DIR/DOMAIN/NAME.xml, one directory per kind), or why uri has none (a
+	// remote URI): the driver then reads definitions from those files, verified through the
+	// API (see driver/internal/local and refreshFiles). The QEMU driver sets it.
+	LocalDirs func(uri string) (snapshots, checkpoints, why string)
+	// LocalVersions are the libvirtd versions (libvirt's numbers: major*1,000,000 +
+	// minor*1,000 + release) whose metadata files were tested; with any other version the API
+	// is used.
+	LocalVersions []uint32
 	// beforeDelete, if set, is called before each delete of DeleteOneByOne; an error stops the
 	// delete there as libvirt's would (tests make a delete fail midway with it).
 	beforeDelete func(name string) error
@@ -56,6 +65,16 @@ type Driver struct {
 	uri      string
 	readOnly bool
 	opts     Options
+	// namesOnly is driver.NamesOnlyRefresh.
+	namesOnly bool
+	// snapDir and cpDir are libvirtd's metadata directories of the URI's domains ("" when the
+	// files are not read; localWhy then says why, "" when the driver has none: the test driver).
+	snapDir, cpDir, localWhy string
+	// debug prints how each load went to standard error (VMOMENTS_DEBUG=local).
+	debug bool
+	// log records the changes made through Single drivers of this URI in the process (see
+	// changeLog).
+	log *changeLog
 
 	mu     sync.Mutex
 	read   *slot // connection for reads (for Single, the only one)
@@ -74,6 +93,23 @@ type Driver struct {
 type slot struct {
 	conn *libvirt.Connect
 	gen  int
+
+	// version is the daemon's libvirt version, asked once per connection (a reconnect may find
+	// an upgraded libvirtd).
+	versionOnce sync.Once
+	version     uint32
+	versionErr  error
+}
+
+// daemonVersion returns the libvirt version of the daemon behind s.
+func (s *slot) daemonVersion() (uint32, error) {
+	s.versionOnce.Do(func() {
+		s.version, s.versionErr = s.conn.GetLibVersion()
+		if s.versionErr != nil {
+			s.versionErr = classify(s.conn, s.versionErr)
+		}
+	})
+	return s.version, s.versionErr
 }
 
 // Open opens uri: a read-only connection for reads (or, with opts.Single, the one connection),
@@ -86,7 +122,12 @@ func Open(ctx context.Context, uri string, mode driver.Mode, opts Options) (*Dri
 		opts.Workers = load.DefaultWorkers
 	}
 	readOnly := mode.ReadOnly()
-	d := &Driver{uri: uri, readOnly: readOnly, opts: opts, doms: map[*slot]map[string]*libvirt.Domain{}}
+	d := &Driver{uri: uri, readOnly: readOnly, opts: opts, doms: map[*slot]map[string]*libvirt.Domain{},
+		namesOnly: mode&driver.NamesOnlyRefresh != 0, debug: debugLocal()}
+	d.setLocal(mode)
+	if opts.Single {
+		d.log = changeLogOf(uri)
+	}
 	conn, err := d.dial(readOnly || !opts.Single)
 	if err != nil {
 		return nil, err

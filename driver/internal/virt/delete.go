@@ -27,7 +27,12 @@ func (d *Domain) Delete(ctx context.Context, kind conf.Kind, name string, flags 
 	case flags&driver.DeleteChildrenOnly != 0:
 		mode = momentlist.DeleteChildrenOnly
 	}
-	return d.change(ctx, kind, name, "delete "+kind.String(), func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
+	// A one-by-one delete plans its calls from the list's subtree: the list must be exact.
+	how := refreshNames
+	if d.drv.opts.DeleteOneByOne && kind == conf.Snapshot && mode != momentlist.DeletePlain {
+		how = refreshRead
+	}
+	return d.change(ctx, kind, name, "delete "+kind.String(), how, func(dom *libvirt.Domain) (func(*momentlist.List) error, error) {
 		var err error
 		if order := d.deleteOrder(kind, name, flags); order != nil {
 			err = deleteEach(ctx, kind, name, order, func(n string) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
 	"github.com/vmoments/vmoments/driver/internal/load"
+	"github.com/vmoments/vmoments/driver/internal/local"
 	"github.com/vmoments/vmoments/momentlist"
 )
 
@@ -33,10 +34,26 @@ type kindState struct {
 	// memo remembers the domain-level list calls libvirtd refused as too big (past 16,384
 	// names), so a refresh asks for their pieces directly instead of being refused again.
 	memo load.Memo
+	// files is the cache of libvirtd's metadata directory of this domain and kind, nil when
+	// the driver does not read the files; filesOff, when set, says why the files are not
+	// tried any more (the process may not read them).
+	files    *local.Dir
+	filesOff string
+	// checked is the content of files whose sample was last checked through the API.
+	checked *local.Content
+	// synced is the driver's change generation the list was last in step with (Single
+	// drivers: see refreshRead).
+	synced uint64
+	// info says how the list was last loaded or refreshed.
+	info LoadInfo
 }
 
 func newDomain(d *Driver, name, uuid string) *Domain {
-	return &Domain{drv: d, name: name, uuid: uuid}
+	dom := &Domain{drv: d, name: name, uuid: uuid}
+	for _, kind := range conf.Kinds {
+		dom.kinds[kind].files, dom.kinds[kind].filesOff = d.localDir(kind, name, uuid)
+	}
+	return dom
 }
 
 // Name returns the domain's name.
@@ -81,9 +98,13 @@ func (d *Domain) loaded(ctx context.Context, kind conf.Kind, full bool) (*moment
 	if err != nil {
 		return nil, err
 	}
+	how := refreshRead
+	if full {
+		how = refreshFull
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := d.refresh(ctx, kind, st, full); err != nil {
+	if err := d.refresh(ctx, kind, st, how); err != nil {
 		return nil, err
 	}
 	return st.list, nil
@@ -205,104 +226,6 @@ func (d *Domain) xml(ctx context.Context, kind conf.Kind, name string, flags dri
 func (d *Domain) notFound(kind conf.Kind, name string) error {
 	return &driver.Error{URI: d.drv.uri, Domain: d.name, Kind: kind, Moment: name,
 		Msg: fmt.Sprintf("no domain %s with matching name '%s'", kind, name), Class: driver.ErrMomentNotFound}
-}
-
-// refresh brings st.list in step with libvirt (see driver.Domain.List), retrying once on a new
-// connection when the connection is lost (never for a Single driver).
-func (d *Domain) refresh(ctx context.Context, kind conf.Kind, st *kindState, full bool) error {
-	s, err := d.drv.conn(false)
-	if err != nil {
-		return d.drv.wrap(d.name, kind, "", "load", err)
-	}
-	err = d.refreshOn(ctx, s, kind, st, full)
-	if err == nil || load.ClassOf(err) != load.ConnLost || ctx.Err() != nil {
-		return d.drv.wrap(d.name, kind, "", "load", err)
-	}
-	ns, rerr := d.drv.reconnect(s)
-	if rerr != nil {
-		e := d.drv.wrap(d.name, kind, "", "load", err).(*driver.Error)
-		e.Hint = reconnectHint(rerr)
-		return e
-	}
-	return d.drv.wrap(d.name, kind, "", "load", d.refreshOn(ctx, ns, kind, st, full))
-}
-
-func (d *Domain) refreshOn(ctx context.Context, s *slot, kind conf.Kind, st *kindState, full bool) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	_, dom, err := d.handleOn(s)
-	if err != nil {
-		return err
-	}
-	old := st.list
-	loading := old == nil || full
-	// A load fetches every listed moment, so it keeps the handles the list returns; a refresh
-	// usually fetches nothing, so it lists names only (about 70 % less client work).
-	raw := newSource(kind, s.conn, dom, loading)
-	defer raw.close()
-	var src load.Source = raw
-	if w := d.drv.opts.wrapSource; w != nil {
-		src = w(src)
-	}
-	names, _, err := st.memo.Names(ctx, src)
-	if err != nil {
-		return err
-	}
-	cur := ""
-	if kind == conf.Snapshot {
-		if cur, err = currentSnapshot(s.conn, dom); err != nil {
-			return err
-		}
-	}
-	if loading {
-		defs, _, err := load.Fetch(ctx, src, names, d.drv.opts.Workers)
-		if err != nil {
-			return err
-		}
-		d.publishLoad(st, kind, defs, cur)
-		return nil
-	}
-	var fresh []string
-	for _, n := range names {
-		if old.Find(n) == nil {
-			fresh = append(fresh, n)
-		}
-	}
-	gone := old.Len() - (len(names) - len(fresh))
-	oldCur := ""
-	if c := old.Current(); c != nil {
-		oldCur = c.Name()
-	}
-	if len(fresh) == 0 && gone == 0 && (kind == conf.Checkpoint || cur == oldCur) {
-		return nil // nothing changed
-	}
-	newDefs, _, err := load.Fetch(ctx, src, fresh, d.drv.opts.Workers)
-	if err != nil {
-		return err
-	}
-	// The set of listed names is built only now: most refreshes return above.
-	listed := make(map[string]bool, len(names))
-	for _, n := range names {
-		listed[n] = true
-	}
-	defs := make([]*conf.Def, 0, len(names))
-	for _, m := range old.All() {
-		if listed[m.Name()] {
-			defs = append(defs, m.Def().Clone())
-		}
-	}
-	d.publishLoad(st, kind, append(defs, newDefs...), cur)
-	return nil
-}
-
-// publishLoad publishes a freshly loaded list. A load that finds broken relations keeps the
-// tree as libvirt does (the affected moments become roots, current is cleared): that is
-// libvirt's own state, so it is served, not reported.
-func (d *Domain) publishLoad(st *kindState, kind conf.Kind, defs []*conf.Def, cur string) {
-	l := momentlist.New(kind)
-	_ = l.Load(defs, cur)
-	st.list = l
 }
 
 // currentSnapshot returns the name of libvirt's current snapshot, "" if none.
