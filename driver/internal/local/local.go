@@ -29,6 +29,7 @@ package local
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -162,7 +163,10 @@ type Content struct {
 // refusal: the process cannot read libvirtd's files). A file that cannot be read, parsed, or
 // that names another moment or another domain makes the Scan fail with a *Problem too (the
 // cache keeps what it read, so the next Scan re-reads only what changed again).
-func (d *Dir) Scan() (c *Content, changed bool, err error) {
+//
+// A canceled ctx stops the reading between files; Scan then returns ctx's error and keeps
+// what it had.
+func (d *Dir) Scan(ctx context.Context) (c *Content, changed bool, err error) {
 	d.stats.Scans++
 	start := d.now()
 	f, err := os.Open(d.path)
@@ -203,24 +207,31 @@ func (d *Dir) Scan() (c *Content, changed bool, err error) {
 		if !ok {
 			continue
 		}
+		e := old[moment]
+		if e == nil || !e.settled || e.file != file {
+			// To be read whatever its identity: reading takes it from the open file.
+			e = &entry{file: file}
+			next[moment] = e
+			reread = append(reread, e)
+			continue
+		}
 		d.stats.Stat++
 		var fst syscall.Stat_t
-		if err := syscall.Lstat(filepath.Join(d.path, file), &fst); err != nil {
+		if err := statAt(int(f.Fd()), d.path, file, &fst); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue // deleted since the directory was read: the names check tells
 			}
 			return nil, false, openProblem(d.kind, filepath.Join(d.path, file), err)
 		}
-		id := identityOf(&fst)
-		if e := old[moment]; e != nil && e.settled && e.id == id && e.file == file {
+		if identityOf(&fst) == e.id {
 			next[moment] = e
 			continue
 		}
-		e := &entry{file: file}
+		e = &entry{file: file}
 		next[moment] = e
 		reread = append(reread, e)
 	}
-	if err := d.readAll(reread, start); err != nil {
+	if err := d.readAll(ctx, reread, start); err != nil {
 		return nil, false, err
 	}
 	for moment, e := range next {
@@ -296,8 +307,8 @@ func (s *Content) err() error {
 	return nil
 }
 
-// readAll reads and parses the files of entries, Workers at a time.
-func (d *Dir) readAll(entries []*entry, start time.Time) error {
+// readAll reads and parses the files of entries, Workers at a time, until ctx is done.
+func (d *Dir) readAll(ctx context.Context, entries []*entry, start time.Time) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -329,6 +340,9 @@ func (d *Dir) readAll(entries []*entry, start time.Time) error {
 			defer wg.Done()
 			buf := make([]byte, 0, 8192)
 			for e := range next {
+				if ctx.Err() != nil {
+					continue // drain
+				}
 				var err error
 				buf, err = d.read(dirfd, e, buf, start)
 				if err != nil {
@@ -338,18 +352,24 @@ func (d *Dir) readAll(entries []*entry, start time.Time) error {
 					}
 					mu.Unlock()
 				}
-				if progress != nil {
-					progress(int(done.Add(1)), len(entries))
+				if n := done.Add(1); progress != nil {
+					progress(int(n), len(entries))
 				}
 			}
 		}()
 	}
 	for _, e := range entries {
+		if ctx.Err() != nil {
+			break
+		}
 		next <- e
 	}
 	close(next)
 	wg.Wait()
-	d.stats.Read += len(entries)
+	d.stats.Read += int(done.Load())
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return fatal
 }
 
@@ -380,15 +400,14 @@ func (d *Dir) read(dirfd int, e *entry, buf []byte, start time.Time) ([]byte, er
 		e.err = &Problem{Kind: d.kind, Path: path, Msg: "is not a regular file"}
 		return buf, nil
 	}
+	// libvirtd replaces a file by renaming a new one over it and never writes it in place, so
+	// the file has the size fstat gave: one read, usually.
 	buf = buf[:0]
-	if need := int(st.Size) + 1; cap(buf) < need {
+	if need := int(st.Size); cap(buf) < need {
 		buf = make([]byte, 0, need)
 	}
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, cap(buf))
-		}
-		n, err := syscall.Read(fd, buf[len(buf):cap(buf)])
+	for len(buf) < int(st.Size) {
+		n, err := syscall.Read(fd, buf[len(buf):int(st.Size)])
 		if err == syscall.EINTR {
 			continue
 		}
@@ -396,7 +415,8 @@ func (d *Dir) read(dirfd int, e *entry, buf []byte, start time.Time) ([]byte, er
 			return buf, &Problem{Kind: d.kind, Path: path, Msg: "cannot read", Err: err}
 		}
 		if n == 0 {
-			break
+			e.err = &Problem{Kind: d.kind, Path: path, Msg: fmt.Sprintf("ended after %d of the %d bytes fstat gave", len(buf), st.Size)}
+			return buf, nil
 		}
 		buf = buf[:len(buf)+n]
 	}

@@ -1,12 +1,14 @@
 package local
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -98,7 +100,7 @@ func newDir(t *testing.T, kind conf.Kind) (*Dir, string, *clock) {
 
 func mustScan(t *testing.T, d *Dir) (*Content, bool) {
 	t.Helper()
-	c, changed, err := d.Scan()
+	c, changed, err := d.Scan(context.Background())
 	if err != nil {
 		t.Fatalf("Scan: %v", err)
 	}
@@ -277,7 +279,7 @@ func TestScanProblems(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			_, _, err := d.Scan()
+			_, _, err := d.Scan(context.Background())
 			var p *Problem
 			if !errors.As(err, &p) {
 				t.Fatalf("Scan: %v, want a *Problem", err)
@@ -290,7 +292,7 @@ func TestScanProblems(t *testing.T) {
 			}
 			// The same problem again, without reading the file again.
 			read := d.Stats().Read
-			if _, _, err2 := d.Scan(); err2 == nil || err2.Error() != err.Error() {
+			if _, _, err2 := d.Scan(context.Background()); err2 == nil || err2.Error() != err.Error() {
 				t.Errorf("second Scan: %v, want the same problem", err2)
 			}
 			if d.Stats().Read != read {
@@ -316,7 +318,7 @@ func TestNotADirectory(t *testing.T) {
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := d.Scan()
+	_, _, err := d.Scan(context.Background())
 	var p *Problem
 	if !errors.As(err, &p) || !p.Sticky || !strings.HasSuffix(err.Error(), "guest is not a directory") {
 		t.Errorf("Scan of a file: %v", err)
@@ -434,7 +436,7 @@ func BenchmarkScan(b *testing.B) {
 			for b.Loop() {
 				d := New(conf.Snapshot, path, testUUID)
 				d.now = future
-				if _, _, err := d.Scan(); err != nil {
+				if _, _, err := d.Scan(context.Background()); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -442,12 +444,12 @@ func BenchmarkScan(b *testing.B) {
 		})
 		d := New(conf.Snapshot, path, testUUID)
 		d.now = future
-		if _, _, err := d.Scan(); err != nil {
+		if _, _, err := d.Scan(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		b.Run(fmt.Sprintf("unchanged-%d", n), func(b *testing.B) {
 			for b.Loop() {
-				if _, _, err := d.Scan(); err != nil {
+				if _, _, err := d.Scan(context.Background()); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -455,10 +457,46 @@ func BenchmarkScan(b *testing.B) {
 		b.Run(fmt.Sprintf("unsettled-%d", n), func(b *testing.B) {
 			for b.Loop() {
 				d.settled = false // as if the directory had just changed: every file is stat'ed
-				if _, _, err := d.Scan(); err != nil {
+				if _, _, err := d.Scan(context.Background()); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+	}
+}
+
+// TestScanCanceled: a canceled context stops the reading between files; the cache keeps what
+// it had, and the next scan reads everything that is left.
+func TestScanCanceled(t *testing.T) {
+	d, path, _ := newDir(t, conf.Snapshot)
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const n = 400
+	for i := range n {
+		write(t, path, fmt.Sprintf("s%d", i), snapshotFile(fmt.Sprintf("s%d", i), "", "", i == 0, testUUID))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	last := 0
+	d.Progress = func(read, total int) {
+		mu.Lock()
+		last = max(last, read)
+		mu.Unlock()
+		if read == 40 {
+			cancel()
+		}
+	}
+	_, _, err := d.Scan(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Scan with a canceled context: %v", err)
+	}
+	if last > 40+8 {
+		t.Errorf("%d files read after the cancel at 40", last-40)
+	}
+	d.Progress = nil
+	c, _ := mustScan(t, d)
+	if len(c.Defs) != n {
+		t.Errorf("after the canceled scan: %d moments, want %d", len(c.Defs), n)
 	}
 }
