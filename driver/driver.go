@@ -45,11 +45,12 @@
 //     qemu/), which costs libvirtd nothing but the names call and the current-snapshot call. Every
 //     load and refresh is checked through the API: the names libvirt lists must be the files'
 //     names, the current snapshot libvirt reports the one file marked current, every file must
-//     parse and name the moment its file name says; a fresh load also compares a sample of
-//     definitions with the API's. A refresh re-reads exactly the files whose identity (inode,
-//     size, modification and change time) changed, so it is exact: after any change made
-//     elsewhere (create, redefine in place, edit, rename, delete of any kind, revert, a new
-//     current) the next read equals a fresh load. Any disagreement, a file that cannot be read
+//     parse and name the moment its file name says; a fresh load also compares two definitions
+//     with the API's, and a refresh that finds files changed the newest of them. A refresh
+//     re-reads exactly the files whose identity (inode, size, modification and change time)
+//     changed, so it is exact: after any change made elsewhere (create, redefine in place, edit,
+//     rename, delete of any kind, revert, a new current) the next read equals a fresh load, and
+//     a refresh that finds nothing changed fetches no XML. Any disagreement, a file that cannot be read
 //     or parsed, or a libvirtd version whose files were not tested (vmoments knows 9.0.0)
 //     makes that load of that domain use the API instead, and the reason is kept: the
 //     environment variable VMOMENTS_DEBUG=local prints each one to standard error, and
@@ -64,9 +65,10 @@
 //     cold load. [NamesOnlyRefresh] keeps the cheaper names-only refresh for callers that
 //     accept its blind spot: a moment redefined in place by someone else.
 //   - test:///default and test:///ABS/PATH.xml (libvirt's test driver runs in this process, and
-//     only this process changes it): a refresh asks for the names, and fetches everything again
-//     when a change went through another handle of the process since; it is exact for every
-//     change made through vmoments.
+//     only this process changes it): a refresh asks for the names and fetches the new moments
+//     and those that changes through other handles of the process touched since (a log of
+//     them says which; everything when it no longer reaches back that far). It is exact for
+//     every change made through vmoments.
 //
 // Changes through a handle are applied to its own list as they are made, whatever the source.
 //

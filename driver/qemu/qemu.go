@@ -16,13 +16,21 @@
 //	qemu:///session  $XDG_CONFIG_HOME/libvirt/qemu/snapshot/DOMAIN/NAME.xml (~/.config/...), .../checkpoint/...
 //
 // Every load and refresh is checked through libvirt's API (the names, the current snapshot,
-// and on a load a sample of definitions), and a refresh re-reads exactly the files that
-// changed: the package doc of driver, "Loading and refreshing", says what is guaranteed and when
-// the API is used instead. [SourceOf] tells a program which source a domain's list came from and
-// why; VMOMENTS_DEBUG=local prints the same to standard error as it happens; [driver.NoLocalFiles]
-// or VMOMENTS_LOCAL=off turn the files off. The files are read only (never written, locked or
-// renamed), only for libvirtd 9.0.0, whose format vmoments was tested with, and never shown:
-// they hold what the API hides, so dumps, exports and [driver.Reader.XML] come from the API.
+// and a sample of definitions where the files changed), and a refresh re-reads exactly the files
+// whose identity changed: the package doc of driver, "Loading and refreshing", says what is
+// guaranteed and when the API is used instead. [SourceOf] tells a program which source a
+// domain's list came from and why; VMOMENTS_DEBUG=local prints the same to standard error as it
+// happens; [driver.NoLocalFiles] or VMOMENTS_LOCAL=off turn the files off. The files are read
+// only (never written, locked or renamed), only for libvirtd 9.0.0, whose format vmoments was
+// tested with, and never shown: they hold what the API hides, so dumps, exports and
+// [driver.Reader.XML] come from the API.
+//
+// The files are what libvirtd wrote; libvirtd reads them only when it starts. A file edited by
+// hand (libvirtd ignores the edit until it restarts, and its API keeps the old definition) is
+// caught when it is the newest file of a load or of a refresh that finds changes, which the
+// sample check compares with the API; an edit the sample misses is served until the file
+// changes again or the names disagree. File times come from a coarse clock: a file or a
+// directory younger than two seconds at a scan is looked at again on the next one.
 //
 // Other URIs, including qemu+unix:// and qemu:///system?socket=... (the daemon behind a socket
 // need not be the one whose files this host has), always use the API.

@@ -116,14 +116,6 @@ func (d *Driver) versionTested(v uint32) bool { return slices.Contains(d.opts.Lo
 // A disagreement can be a change made between the scan and the calls: the scan and the calls
 // are made again, three times in all, before the files are given up for this refresh.
 func (d *Domain) refreshFiles(ctx context.Context, s *slot, dom *libvirt.Domain, kind conf.Kind, st *kindState, fresh bool) (ok bool, why string, err error) {
-	v, err := s.daemonVersion()
-	if err != nil {
-		return false, "", err
-	}
-	if !d.drv.versionTested(v) {
-		return false, d.fallback(st, kind, fmt.Sprintf("libvirtd %s writes metadata files in a format vmoments was not tested with (%s)",
-			versionString(v), d.drv.testedVersions())), nil
-	}
 	if fresh {
 		st.files.Reset()
 	}
@@ -136,7 +128,19 @@ func (d *Domain) refreshFiles(ctx context.Context, s *slot, dom *libvirt.Domain,
 	st.files.Progress = driver.ProgressFrom(ctx)
 	defer func() { st.files.Progress = nil }()
 	for range 3 {
-		c, _, serr := st.files.Scan()
+		// libvirt's answers are awaited while the files are read.
+		answer := d.askAPI(ctx, s, dom, kind, st, src)
+		c, _, serr := st.files.Scan(ctx)
+		a := <-answer
+		if cerr := ctx.Err(); cerr != nil {
+			return false, "", cerr
+		}
+		if a.err != nil {
+			return false, "", a.err
+		}
+		if a.why != "" {
+			return false, d.fallback(st, kind, a.why), nil
+		}
 		if serr != nil {
 			var p *local.Problem
 			if errors.As(serr, &p) && p.Sticky {
@@ -145,22 +149,14 @@ func (d *Domain) refreshFiles(ctx context.Context, s *slot, dom *libvirt.Domain,
 			problem = serr
 			break
 		}
-		names, _, err := st.memo.Names(ctx, src)
-		if err != nil {
-			return false, "", err
-		}
-		cur, err := d.currentOf(s, dom, kind)
-		if err != nil {
-			return false, "", err
-		}
-		if problem = c.Verify(kind, names, cur); problem != nil {
+		if problem = c.Verify(kind, a.names, a.current); problem != nil {
 			continue
 		}
 		if c != st.checked {
 			// New content: a load checks two definitions through the API, a refresh that
 			// found changes the newest (a hand edit of a file, which libvirtd ignores until it
 			// restarts, would be the newest).
-			n, err := spotCheck(ctx, src, kind, c, names, fresh)
+			n, err := spotCheck(ctx, src, kind, c, a.names, fresh)
 			fetched += n
 			var p *local.Problem
 			if errors.As(err, &p) {
@@ -172,16 +168,49 @@ func (d *Domain) refreshFiles(ctx context.Context, s *slot, dom *libvirt.Domain,
 			}
 		}
 		st.checked = c
-		changed := d.publish(st, kind, c.InOrder(names), cur, fresh)
+		changed := d.publish(st, kind, c.InOrder(a.names), a.current, fresh)
 		read := st.files.Stats().Read - before.Read
 		st.info = LoadInfo{Loaded: true, Files: true, Dir: st.files.Path(), FilesRead: read, Fetched: fetched, Changed: changed}
 		if fresh || changed || read > 0 {
 			d.drv.debugf("%s: domain %q: %ss: %d from %s (%s read, %d checked through the API)%s",
-				d.drv.uri, d.name, kind, len(names), st.files.Path(), plural(read, "file"), fetched, changedNote(changed, fresh))
+				d.drv.uri, d.name, kind, len(a.names), st.files.Path(), plural(read, "file"), fetched, changedNote(changed, fresh))
 		}
 		return true, "", nil
 	}
 	return false, d.fallback(st, kind, problem.Error()), nil
+}
+
+// apiAnswer is what the API says that the files must agree with.
+type apiAnswer struct {
+	names   []string
+	current string
+	why     string // the daemon's files are not to be read (its version)
+	err     error
+}
+
+// askAPI asks libvirt, in a goroutine, for the daemon's version (once per connection), the
+// names of kind and, for snapshots, the current snapshot; the answer comes on the channel.
+func (d *Domain) askAPI(ctx context.Context, s *slot, dom *libvirt.Domain, kind conf.Kind, st *kindState, src load.Source) <-chan apiAnswer {
+	ch := make(chan apiAnswer, 1)
+	go func() {
+		var a apiAnswer
+		defer func() { ch <- a }()
+		v, err := s.daemonVersion()
+		if err != nil {
+			a.err = err
+			return
+		}
+		if !d.drv.versionTested(v) {
+			a.why = fmt.Sprintf("libvirtd %s writes metadata files in a format vmoments was not tested with (%s)",
+				versionString(v), d.drv.testedVersions())
+			return
+		}
+		if a.names, _, a.err = st.memo.Names(ctx, src); a.err != nil {
+			return
+		}
+		a.current, a.err = d.currentOf(s, dom, kind)
+	}()
+	return ch
 }
 
 // fallback records and prints why the files were given up, and returns it.

@@ -108,7 +108,17 @@ func (d *Domain) loadAPI(ctx context.Context, s *slot, dom *libvirt.Domain, kind
 	if err != nil {
 		return err
 	}
-	defs, _, err := load.Fetch(ctx, src, names, d.drv.opts.Workers)
+	var known func(string) *conf.Def
+	if old := st.list; old != nil && !fresh {
+		// An exact refresh: a moment whose XML is what it was keeps its definition, unparsed.
+		known = func(name string) *conf.Def {
+			if m := old.Find(name); m != nil {
+				return m.Def()
+			}
+			return nil
+		}
+	}
+	defs, _, err := load.FetchReusing(ctx, src, names, d.drv.opts.Workers, known)
 	if err != nil {
 		return err
 	}
