@@ -1,21 +1,33 @@
 // Command libtime times the library side of the side-by-side benchmark (bench/run) on one
-// domain and one kind of moment, on a live libvirtd:
+// domain and one kind of moment, on a live libvirtd, for both sources of definitions: the
+// metadata files libvirtd keeps (source "files", the default on qemu:///system as root) and
+// libvirt's API (source "api", driver.NoLocalFiles: one GetXMLDesc per moment, what a remote URI
+// or a reader that is not root gets).
 //
-//   - floor: the bare RPC floor of a load — one list call for the names and every moment's
-//     GetXMLDesc, five in flight on one read-only connection (libvirtd's max_client_requests),
-//     the XML thrown away unparsed. No client can load faster over one connection.
+//   - floor: the bare RPC floor of a load through the API — one list call for the names and
+//     every moment's GetXMLDesc, five in flight on one read-only connection (libvirtd's
+//     max_client_requests), the XML thrown away unparsed. No client can load faster over
+//     the API.
 //   - cold: the driver's first List on a new driver and domain handle (the connection and the
-//     domain lookup excluded, as they are for the floor): names, fetch, fast parse, tree.
+//     domain lookup excluded, as they are for the floor), per source, alternating with the
+//     floor.
 //   - warm: one driver handle loads once, then each filter is asked -n times through
-//     Domain.List, which refreshes first (the names again, the current snapshot, nothing
-//     fetched when nothing changed) and then selects.
+//     Domain.List, which refreshes first (nothing changed). For the files the refresh is the
+//     names and current calls and the directory's identity; "api-names" is the API source with
+//     driver.NamesOnlyRefresh (the names and current calls only, the refresh before the files
+//     and the exact refresh existed); "api" is the API's exact refresh, which fetches every
+//     definition again (-exact times, the filter "all" only).
+//   - cpu: libvirtd's CPU time (utime+stime from /proc/PID/stat, PID from -pid or
+//     /run/libvirtd.pid) for one cold list per source: -cpuloads loads in a row, the lowest of
+//     -runs rounds, since other clients of a shared libvirtd add to it.
 //
-// floor and cold alternate, -runs times each, so a busy moment of a shared machine hits both.
 // Output is one "key value..." line per figure, seconds as floats, for bench/run to read:
 //
 //	floor 0.2712
-//	cold 0.2950
-//	warm roots 0.00412 100
+//	cold files 0.0211
+//	cold api 0.2950
+//	warm files roots 0.00112 100 0
+//	cpu files 0.0035
 package main
 
 import (
@@ -28,18 +40,31 @@ import (
 	"time"
 
 	"github.com/vmoments/vmoments/conf"
+	"github.com/vmoments/vmoments/driver"
 )
+
+// sources are the ways of loading that libtime compares, with the driver.Mode of each.
+var sources = []struct {
+	name string
+	mode driver.Mode
+}{
+	{"files", driver.ReadOnly},
+	{"api", driver.ReadOnly | driver.NoLocalFiles},
+}
 
 func main() {
 	uri := flag.String("c", "qemu:///system", "libvirt URI")
 	kindName := flag.String("kind", "snapshot", "snapshot or checkpoint")
 	runs := flag.Int("runs", 5, "floor and cold load runs, alternating")
 	n := flag.Int("n", 100, "warm refresh + filter calls per filter")
-	what := flag.String("what", "floor,cold,warm", "which figures: floor, cold, warm (comma separated)")
+	exact := flag.Int("exact", 5, "exact refreshes through the API (each fetches every definition)")
+	cpuLoads := flag.Int("cpuloads", 10, "cold loads per source and round for libvirtd's CPU time")
+	pid := flag.Int("pid", 0, "libvirtd's process ID for the CPU figures (default: /run/libvirtd.pid)")
+	what := flag.String("what", "floor,cold,warm,cpu", "which figures: floor, cold, warm, cpu (comma separated)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof -top)")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: libtime [-c URI] [-kind snapshot|checkpoint] [-runs R] [-n N] DOMAIN")
+		fmt.Fprintln(os.Stderr, "usage: libtime [-c URI] [-kind snapshot|checkpoint] [-runs R] [-n N] [-what LIST] DOMAIN")
 		os.Exit(2)
 	}
 	kind := conf.Snapshot
@@ -62,7 +87,8 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	err := run(context.Background(), *uri, flag.Arg(0), kind, *runs, *n, *what)
+	p := params{uri: *uri, domain: flag.Arg(0), kind: kind, runs: *runs, n: *n, exact: *exact, cpuLoads: *cpuLoads, pid: *pid}
+	err := p.run(context.Background(), *what)
 	pprof.StopCPUProfile()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "libtime:", err)
@@ -70,37 +96,54 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, uri, domain string, kind conf.Kind, runs, n int, what string) error {
+type params struct {
+	uri, domain    string
+	kind           conf.Kind
+	runs, n, exact int
+	cpuLoads, pid  int
+}
+
+func (p params) run(ctx context.Context, what string) error {
 	want := map[string]bool{}
 	for _, w := range splitComma(what) {
 		want[w] = true
 	}
-	var floors, colds []time.Duration
-	for range runs {
+	var floors []time.Duration
+	colds := map[string][]time.Duration{}
+	for range p.runs {
 		if want["floor"] {
-			d, count, err := floor(uri, domain, kind)
+			d, count, err := floor(p.uri, p.domain, p.kind)
 			if err != nil {
 				return err
 			}
 			floors = append(floors, d)
-			fmt.Fprintf(os.Stderr, "libtime: floor %d %ss: %v\n", count, kind, d.Round(time.Millisecond))
+			fmt.Fprintf(os.Stderr, "libtime: floor %d %ss: %v\n", count, p.kind, d.Round(time.Millisecond))
 		}
 		if want["cold"] {
-			d, err := cold(ctx, uri, domain, kind)
-			if err != nil {
-				return err
+			for _, s := range sources {
+				d, err := cold(ctx, p.uri, p.domain, p.kind, s.name, s.mode)
+				if err != nil {
+					return err
+				}
+				colds[s.name] = append(colds[s.name], d)
 			}
-			colds = append(colds, d)
 		}
 	}
 	if len(floors) > 0 {
 		fmt.Printf("floor %.5f\n", median(floors).Seconds())
 	}
-	if len(colds) > 0 {
-		fmt.Printf("cold %.5f\n", median(colds).Seconds())
+	for _, s := range sources {
+		if ds := colds[s.name]; len(ds) > 0 {
+			fmt.Printf("cold %s %.5f\n", s.name, median(ds).Seconds())
+		}
 	}
 	if want["warm"] {
-		return warm(ctx, uri, domain, kind, n)
+		if err := p.warmAll(ctx); err != nil {
+			return err
+		}
+	}
+	if want["cpu"] {
+		return p.cpu(ctx)
 	}
 	return nil
 }
