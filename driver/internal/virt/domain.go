@@ -34,13 +34,17 @@ type kindState struct {
 	// memo remembers the domain-level list calls libvirtd refused as too big (past 16,384
 	// names), so a refresh asks for their pieces directly instead of being refused again.
 	memo load.Memo
+	// counts are the names each list call of a refresh returned, to skip a count next time.
+	counts listCounts
 	// files is the cache of libvirtd's metadata directory of this domain and kind, nil when
 	// the driver does not read the files; filesOff, when set, says why the files are not
 	// tried any more (the process may not read them).
 	files    *local.Dir
 	filesOff string
-	// checked is the content of files whose sample was last checked through the API.
-	checked *local.Content
+	// checked is the content of files whose sample was last checked through the API; verified
+	// is what the last refresh from the files verified and published.
+	checked  *local.Content
+	verified verified
 	// synced is the driver's change generation the list was last in step with (Single
 	// drivers: see refreshRead).
 	synced uint64

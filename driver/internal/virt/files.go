@@ -16,6 +16,7 @@ import (
 	"github.com/vmoments/vmoments/driver"
 	"github.com/vmoments/vmoments/driver/internal/load"
 	"github.com/vmoments/vmoments/driver/internal/local"
+	"github.com/vmoments/vmoments/momentlist"
 )
 
 // LoadInfo says how a domain's list of one kind was last brought in step with libvirt.
@@ -119,7 +120,7 @@ func (d *Domain) refreshFiles(ctx context.Context, s *slot, dom *libvirt.Domain,
 	if fresh {
 		st.files.Reset()
 	}
-	raw := newSource(kind, s.conn, dom, false)
+	raw := newSource(kind, s.conn, dom, false).counting(st.listCounts())
 	defer raw.close()
 	src := d.wrapSource(raw)
 	before := st.files.Stats()
@@ -149,6 +150,12 @@ func (d *Domain) refreshFiles(ctx context.Context, s *slot, dom *libvirt.Domain,
 			problem = serr
 			break
 		}
+		if v := &st.verified; !fresh && c == v.content && st.list == v.list && a.current == v.current && slices.Equal(a.names, v.names) {
+			// What was verified last is what libvirt and the files say now: nothing to check
+			// or publish (the warm refresh of a list nobody changed).
+			st.info = LoadInfo{Loaded: true, Files: true, Dir: st.files.Path(), FilesRead: st.files.Stats().Read - before.Read}
+			return true, "", nil
+		}
 		if problem = c.Verify(kind, a.names, a.current); problem != nil {
 			continue
 		}
@@ -169,6 +176,7 @@ func (d *Domain) refreshFiles(ctx context.Context, s *slot, dom *libvirt.Domain,
 		}
 		st.checked = c
 		changed := d.publish(st, kind, c.InOrder(a.names), a.current, fresh)
+		st.verified = verified{content: c, list: st.list, names: a.names, current: a.current}
 		read := st.files.Stats().Read - before.Read
 		st.info = LoadInfo{Loaded: true, Files: true, Dir: st.files.Path(), FilesRead: read, Fetched: fetched, Changed: changed}
 		if fresh || changed || read > 0 {
@@ -178,6 +186,14 @@ func (d *Domain) refreshFiles(ctx context.Context, s *slot, dom *libvirt.Domain,
 		return true, "", nil
 	}
 	return false, d.fallback(st, kind, problem.Error()), nil
+}
+
+// verified is what a refresh from the files last verified and published.
+type verified struct {
+	content *local.Content
+	list    *momentlist.List
+	names   []string
+	current string
 }
 
 // apiAnswer is what the API says that the files must agree with.

@@ -122,10 +122,24 @@ const listSlack = 64
 // with libvirt's own error ("too many remote strings: 20000 > 16384") without a call to
 // libvirtd, and load splits the list into pieces as it does for ListAllSnapshots' refusal.
 func snapshotNames(dom *libvirt.Domain, from string, flags uint32) ([]string, error) {
+	return snapshotNamesExpecting(dom, from, flags, 0)
+}
+
+// snapshotNamesExpecting is snapshotNames when the caller expects about expect names (the count
+// of the previous listing; 0 for none): it then asks for the names at once, with room for
+// expect and the slack, and counts only when the answer fills the room. A refresh of a list
+// that did not grow past the slack is one call instead of two.
+func snapshotNamesExpecting(dom *libvirt.Domain, from string, flags uint32, expect int) ([]string, error) {
 	var cFrom *C.char
 	if from != "" {
 		cFrom = C.CString(from)
 		defer C.free(unsafe.Pointer(cFrom))
+	}
+	if expect > 0 && expect+listSlack <= snapshotListMax {
+		names, full, err := snapshotNamesInto(dom, cFrom, flags, expect+listSlack)
+		if err != nil || !full {
+			return names, err
+		}
 	}
 	for range 3 {
 		var cerr C.virError

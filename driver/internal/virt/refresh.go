@@ -137,7 +137,7 @@ func (d *Domain) refreshNamesOnly(ctx context.Context, s *slot, dom *libvirt.Dom
 	old := st.list
 	// A refresh usually fetches nothing, so it lists names only (about 70 % less client work
 	// than a list that makes a handle per moment).
-	raw := newSource(kind, s.conn, dom, false)
+	raw := newSource(kind, s.conn, dom, false).counting(st.listCounts())
 	defer raw.close()
 	src := d.wrapSource(raw)
 	names, _, err := st.memo.Names(ctx, src)
@@ -261,4 +261,12 @@ func nameOf(m *momentlist.Moment) string {
 		return ""
 	}
 	return m.Name()
+}
+
+// listCounts returns st's list counts, made on first use.
+func (st *kindState) listCounts() listCounts {
+	if st.counts == nil {
+		st.counts = listCounts{}
+	}
+	return st.counts
 }
