@@ -63,8 +63,11 @@ type Dir struct {
 	// Workers is the number of files read and parsed at once (default: the number of CPUs, at
 	// most 8).
 	Workers int
-	// Progress, if set, is told how a scan's reading goes: once with (0, n) before n files are
-	// read, then after each file, from the reading goroutines (a driver.ProgressFunc).
+	// Progress, if set, is told how a scan's reading goes: once with (0, n) before the files of
+	// n moments it had not seen are read, then after each of them, from the reading goroutines
+	// (a driver.ProgressFunc: what a load through the API reports of the moments it fetches).
+	// Files of known moments read again (changed, or seen too soon to be trusted) are few and
+	// not counted.
 	Progress func(read, total int)
 	// now is the clock (tests move it).
 	now func() time.Time
@@ -87,6 +90,7 @@ type entry struct {
 	def     *conf.Def // nil when err is set
 	active  bool      // <active>1</active>
 	err     *Problem  // the file could not be used (parsed, named, owned)
+	quiet   bool      // read again, not new: not counted as progress
 }
 
 // identity is what tells one version of a file from another.
@@ -208,8 +212,8 @@ func (d *Dir) Scan(ctx context.Context) (c *Content, changed bool, err error) {
 			continue
 		}
 		e := old[moment]
-		if e == nil || !e.settled || e.file != file {
-			// To be read whatever its identity: reading takes it from the open file.
+		if e == nil || e.file != file {
+			// New: read (its identity comes from the open file).
 			e = &entry{file: file}
 			next[moment] = e
 			reread = append(reread, e)
@@ -223,11 +227,13 @@ func (d *Dir) Scan(ctx context.Context) (c *Content, changed bool, err error) {
 			}
 			return nil, false, openProblem(d.kind, filepath.Join(d.path, file), err)
 		}
-		if identityOf(&fst) == e.id {
+		if identityOf(&fst) == e.id && e.settled {
 			next[moment] = e
 			continue
 		}
-		e = &entry{file: file}
+		// Changed, or the same identity seen too soon to be trusted: read again (not counted
+		// as progress, which counts the moments a scan had not seen).
+		e = &entry{file: file, quiet: true}
 		next[moment] = e
 		reread = append(reread, e)
 	}
@@ -330,9 +336,15 @@ func (d *Dir) readAll(ctx context.Context, entries []*entry, start time.Time) er
 		next  = make(chan *entry)
 		done  atomic.Int64
 	)
-	progress := d.Progress
-	if progress != nil {
-		progress(0, len(entries))
+	progress, total := d.Progress, 0
+	var told atomic.Int64
+	for _, e := range entries {
+		if !e.quiet {
+			total++
+		}
+	}
+	if progress != nil && total > 0 {
+		progress(0, total)
 	}
 	for range workers {
 		wg.Add(1)
@@ -352,8 +364,9 @@ func (d *Dir) readAll(ctx context.Context, entries []*entry, start time.Time) er
 					}
 					mu.Unlock()
 				}
-				if n := done.Add(1); progress != nil {
-					progress(int(n), len(entries))
+				done.Add(1)
+				if progress != nil && !e.quiet {
+					progress(int(told.Add(1)), total)
 				}
 			}
 		}()

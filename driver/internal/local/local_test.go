@@ -500,3 +500,31 @@ func TestScanCanceled(t *testing.T) {
 		t.Errorf("after the canceled scan: %d moments, want %d", len(c.Defs), n)
 	}
 }
+
+// TestScanProgress: progress counts the files of moments a scan had not seen; files of known
+// moments read again (changed, or too recent to trust) are not counted.
+func TestScanProgress(t *testing.T) {
+	d, path, _ := newDir(t, conf.Snapshot)
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		write(t, path, n, snapshotFile(n, "", "", n == "a", testUUID))
+	}
+	var total, calls int
+	d.Progress = func(read, tot int) { total, calls = tot, calls+1 }
+	mustScan(t, d)
+	if total != 3 || calls != 4 {
+		t.Errorf("load: total %d in %d calls, want 3 in 4", total, calls)
+	}
+	write(t, path, "b", snapshotFile("b", "a", "changed", false, testUUID))
+	write(t, path, "d", snapshotFile("d", "", "", false, testUUID))
+	total, calls = 0, 0
+	c, _ := mustScan(t, d)
+	if total != 1 || calls != 2 {
+		t.Errorf("refresh with d new and b changed: total %d in %d calls, want 1 in 2", total, calls)
+	}
+	if c.Defs["b"].Description != "changed" {
+		t.Errorf("b was not read again: %q", c.Defs["b"].Description)
+	}
+}
