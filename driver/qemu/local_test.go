@@ -159,8 +159,8 @@ func TestLocalLoadAndRefresh(t *testing.T) {
 	t.Logf("%d filter cases compared", cases)
 }
 
-// TestLocalStaleHandleEverySource is the stale handle of issue #11 on every source: a handle
-// lists, someone else redefines a snapshot in place with a new parent and a description (what
+// TestLocalStaleHandleEverySource is TestStaleHandle on every source: a handle lists, someone
+// else redefines a snapshot in place with a new parent and a description (what
 // virsh snapshot-edit does), the same handle lists again and must see both. The files and the
 // API's exact refresh see it; driver.NamesOnlyRefresh does not, as documented, until Reload.
 func TestLocalStaleHandleEverySource(t *testing.T) {

@@ -30,7 +30,7 @@ const ltMaxMoments = 12
 // of new moments, snapshot-edit / checkpoint-edit that change only the parent, only the
 // description or only the creation time, renames, a new current, reverts, plain and metadata
 // deletes, and children and children-only deletes along chains (never of a branched subtree:
-// libvirt 9.0's libvirtd crashes on those). After every step, long-lived handles — one opened at
+// libvirt 9.0's libvirtd crashes on those, docs/libvirt-bugs.md B1). After every step, long-lived handles — one opened at
 // the start of each sequence and one for the whole test on the metadata files, one for the
 // whole test on the API's exact refresh — must equal a fresh load through the API, for every
 // filter; the files handles must have read the files (no fallback). A names-only handle
@@ -385,7 +385,7 @@ func ltBelow(c, m *momentlist.Moment) bool {
 
 // ltChain reports whether m's subtree, m included, is a chain: no moment in it has more than
 // one child. Only such subtrees are deleted with --children or --children-only (libvirt 9.0's
-// libvirtd crashes on a branched one).
+// libvirtd crashes on a branched one: docs/libvirt-bugs.md B1).
 func ltChain(m *momentlist.Moment) bool {
 	for ; m != nil; m = ltOnly(m) {
 		if m.NumChildren() > 1 {

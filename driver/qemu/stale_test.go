@@ -17,12 +17,12 @@ import (
 	"github.com/vmoments/vmoments/driver"
 )
 
-// TestStaleHandle is issue #11's stale handle, as an embedding program meets it: load a
-// domain's snapshots with List, let someone else redefine one in place with a new parent and a
-// description (virsh snapshot-create --redefine, what virsh snapshot-edit does), and List again
-// on the same handle: it must report the new parent and the description, as a new handle does.
-// (It uses only the driver API that predates the local metadata source, so that it runs on the
-// code before it too, where it fails: the names-only refresh kept the old definition.)
+// TestStaleHandle is the stale handle an embedding program met before the refresh was exact
+// (it fetched only names it had not seen): load a domain's snapshots with List, let someone
+// else redefine one in place with a new parent and a description (virsh snapshot-create
+// --redefine, what virsh snapshot-edit does), and List again on the same handle: it must report
+// the new parent and the description, as a new handle does. It uses only the driver API that
+// predates the exact refresh, so that it runs on the code before it too, where it fails.
 func TestStaleHandle(t *testing.T) {
 	ctx := context.Background()
 	conn, err := libvirt.NewConnect("qemu:///system")
