@@ -115,7 +115,8 @@ func (d *Driver) versionTested(v uint32) bool { return slices.Contains(d.opts.Lo
 // the API). err is a failure of libvirt's API, which ends the refresh.
 //
 // A disagreement can be a change made between the scan and the calls: the scan and the calls
-// are made again, three times in all, before the files are given up for this refresh.
+// are made again, three times in all, before the files are given up for this refresh, unless
+// the second attempt finds exactly what the first did.
 func (d *Domain) refreshFiles(ctx context.Context, s *slot, dom *libvirt.Domain, kind conf.Kind, st *kindState, fresh bool) (ok bool, why string, err error) {
 	if fresh {
 		st.files.Reset()
@@ -125,6 +126,7 @@ func (d *Domain) refreshFiles(ctx context.Context, s *slot, dom *libvirt.Domain,
 	src := d.wrapSource(raw)
 	before := st.files.Stats()
 	var problem error
+	var last verified // the previous attempt's disagreement
 	fetched := 0
 	st.files.Progress = driver.ProgressFrom(ctx)
 	defer func() { st.files.Progress = nil }()
@@ -157,6 +159,10 @@ func (d *Domain) refreshFiles(ctx context.Context, s *slot, dom *libvirt.Domain,
 			return true, "", nil
 		}
 		if problem = c.Verify(kind, a.names, a.current); problem != nil {
+			if c == last.content && a.current == last.current && slices.Equal(a.names, last.names) {
+				break // the same disagreement again: no change in between explains it
+			}
+			last = verified{content: c, names: a.names, current: a.current}
 			continue
 		}
 		if c != st.checked {
