@@ -11,12 +11,13 @@
 //   - cold: the driver's first List on a new driver and domain handle (the connection and the
 //     domain lookup excluded, as they are for the floor), per source, alternating with the
 //     floor.
-//   - warm: one driver handle loads once, then each filter is asked -n times through
-//     Domain.List, which refreshes first (nothing changed). For the files the refresh is the
-//     names and current calls and the directory's identity; "api-names" is the API source with
-//     driver.NamesOnlyRefresh (the names and current calls only, the refresh before the files
-//     and the exact refresh existed); "api" is the API's exact refresh, which fetches every
-//     definition again (-exact times, the filter "all" only).
+//   - exact: the refresh of a loaded handle on the API source, which fetches every definition
+//     again (what a remote URI's handle does on every read), in the same rounds.
+//   - warm: one driver handle per source loads once, then each filter is asked -n times through
+//     Domain.List, which refreshes first (nothing changed), the sources alternating call by
+//     call. For the files the refresh is the names and current calls and the directory's
+//     identity; "api-names" is the API source with driver.NamesOnlyRefresh (the names and
+//     current calls only, the refresh before the files and the exact refresh existed).
 //   - cpu: libvirtd's CPU time (utime+stime from /proc/PID/stat, PID from -pid or
 //     /run/libvirtd.pid) for one cold list per source: -cpuloads loads in a row, the lowest of
 //     -runs rounds, since other clients of a shared libvirtd add to it.
@@ -41,6 +42,7 @@ import (
 
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/driver/qemu"
 )
 
 // sources are the ways of loading that libtime compares, with the driver.Mode of each.
@@ -57,7 +59,6 @@ func main() {
 	kindName := flag.String("kind", "snapshot", "snapshot or checkpoint")
 	runs := flag.Int("runs", 5, "floor and cold load runs, alternating")
 	n := flag.Int("n", 100, "warm refresh + filter calls per filter")
-	exact := flag.Int("exact", 5, "exact refreshes through the API (each fetches every definition)")
 	cpuLoads := flag.Int("cpuloads", 10, "cold loads per source and round for libvirtd's CPU time")
 	pid := flag.Int("pid", 0, "libvirtd's process ID for the CPU figures (default: /run/libvirtd.pid)")
 	what := flag.String("what", "floor,cold,warm,cpu", "which figures: floor, cold, warm, cpu (comma separated)")
@@ -87,7 +88,7 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	p := params{uri: *uri, domain: flag.Arg(0), kind: kind, runs: *runs, n: *n, exact: *exact, cpuLoads: *cpuLoads, pid: *pid}
+	p := params{uri: *uri, domain: flag.Arg(0), kind: kind, runs: *runs, n: *n, cpuLoads: *cpuLoads, pid: *pid}
 	err := p.run(context.Background(), *what)
 	pprof.StopCPUProfile()
 	if err != nil {
@@ -99,7 +100,7 @@ func main() {
 type params struct {
 	uri, domain    string
 	kind           conf.Kind
-	runs, n, exact int
+	runs, n        int
 	cpuLoads, pid  int
 }
 
@@ -108,8 +109,22 @@ func (p params) run(ctx context.Context, what string) error {
 	for _, w := range splitComma(what) {
 		want[w] = true
 	}
-	var floors []time.Duration
+	var floors, exacts []time.Duration
 	colds := map[string][]time.Duration{}
+	// The exact refresh through the API (what a remote URI's handle does on every read) is
+	// timed in the same rounds as the cold loads, on a handle loaded once.
+	var exact driver.Domain
+	if want["cold"] {
+		drv, dom, err := open(ctx, p.uri, p.domain, driver.ReadOnly|driver.NoLocalFiles)
+		if err != nil {
+			return err
+		}
+		defer drv.Close()
+		if _, err := dom.List(ctx, p.kind, "", 0); err != nil {
+			return err
+		}
+		exact = dom
+	}
 	for range p.runs {
 		if want["floor"] {
 			d, count, err := floor(p.uri, p.domain, p.kind)
@@ -127,6 +142,14 @@ func (p params) run(ctx context.Context, what string) error {
 				}
 				colds[s.name] = append(colds[s.name], d)
 			}
+			start := time.Now()
+			if _, err := exact.List(ctx, p.kind, "", 0); err != nil {
+				return err
+			}
+			exacts = append(exacts, time.Since(start))
+			if s, _ := qemu.SourceOf(exact, p.kind); s.APIFetches == 0 {
+				return fmt.Errorf("the exact refresh through the API fetched nothing")
+			}
 		}
 	}
 	if len(floors) > 0 {
@@ -136,6 +159,9 @@ func (p params) run(ctx context.Context, what string) error {
 		if ds := colds[s.name]; len(ds) > 0 {
 			fmt.Printf("cold %s %.5f\n", s.name, median(ds).Seconds())
 		}
+	}
+	if len(exacts) > 0 {
+		fmt.Printf("exact %.5f\n", median(exacts).Seconds())
 	}
 	if want["warm"] {
 		if err := p.warmAll(ctx); err != nil {

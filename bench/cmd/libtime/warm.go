@@ -82,69 +82,73 @@ var queries = []query{
 	{name: "leaves-internal", f: momentlist.Leaves | momentlist.Internal, kind: conf.Snapshot},
 }
 
-// warmAll times the warm queries of each way of refreshing (see the package doc): "warm
-// SOURCE NAME SECONDS COUNT FETCHED" per query, FETCHED the XML documents the refreshes fetched
-// through the API in all (the files' and the names-only refresh fetch none when nothing
-// changed); then the filters alone ("select NAME SECONDS").
+// warmAll times the warm queries of the files and of the names-only refresh, alternating call
+// by call so that both see the same moments of a shared machine: "warm SOURCE NAME SECONDS
+// COUNT FETCHED" per query, FETCHED the XML documents the refreshes fetched through the API in
+// all (none when nothing changed); then the filters alone ("select NAME SECONDS").
 func (p params) warmAll(ctx context.Context) error {
+	type handle struct {
+		source string
+		dom    driver.Domain
+		times  []time.Duration
+		count  int
+		fetch  int
+	}
+	var hs []*handle
 	for _, w := range []struct {
 		source string
 		mode   driver.Mode
-		n      int
-		only   string
 	}{
-		{"files", driver.ReadOnly, p.n, ""},
-		{"api-names", driver.ReadOnly | driver.NoLocalFiles | driver.NamesOnlyRefresh, p.n, ""},
-		{"api", driver.ReadOnly | driver.NoLocalFiles, p.exact, "all"},
+		{"files", driver.ReadOnly},
+		{"api-names", driver.ReadOnly | driver.NoLocalFiles | driver.NamesOnlyRefresh},
 	} {
-		if err := p.warm(ctx, w.source, w.mode, w.n, w.only); err != nil {
+		drv, dom, err := open(ctx, p.uri, p.domain, w.mode)
+		if err != nil {
 			return err
 		}
+		defer drv.Close()
+		if _, err := dom.List(ctx, p.kind, "", 0); err != nil {
+			return err
+		}
+		hs = append(hs, &handle{source: w.source, dom: dom})
 	}
-	return p.selectOnly(ctx)
-}
-
-// warm loads once and then asks each query n times, printing the median time of one
-// refresh + filter, the number of moments it returned and the XML fetched.
-func (p params) warm(ctx context.Context, source string, mode driver.Mode, n int, only string) error {
-	drv, dom, err := open(ctx, p.uri, p.domain, mode)
+	roots, err := hs[0].dom.List(ctx, p.kind, "", momentlist.Roots)
 	if err != nil {
 		return err
 	}
-	defer drv.Close()
-	all, err := dom.List(ctx, p.kind, "", momentlist.Roots)
-	if err != nil {
-		return err
-	}
-	if len(all) == 0 {
+	if len(roots) == 0 {
 		return fmt.Errorf("domain %s has no %ss", p.domain, p.kind)
 	}
-	root := all[0].Name()
 	for _, q := range queries {
-		if !q.both && q.kind != p.kind || only != "" && q.name != only {
+		if !q.both && q.kind != p.kind {
 			continue
 		}
 		from := q.from
 		if from == "root" {
-			from = root
+			from = roots[0].Name()
 		}
-		times := make([]time.Duration, 0, n)
-		count, fetched := 0, 0
-		for range n {
-			start := time.Now()
-			ms, err := dom.List(ctx, p.kind, from, q.f)
-			if err != nil {
-				return fmt.Errorf("warm %s %s: %w", source, q.name, err)
-			}
-			times = append(times, time.Since(start))
-			count = len(ms)
-			if s, ok := qemu.SourceOf(dom, p.kind); ok {
-				fetched += s.APIFetches
+		for _, h := range hs {
+			h.times, h.count, h.fetch = h.times[:0], 0, 0
+		}
+		for range p.n {
+			for _, h := range hs {
+				start := time.Now()
+				ms, err := h.dom.List(ctx, p.kind, from, q.f)
+				if err != nil {
+					return fmt.Errorf("warm %s %s: %w", h.source, q.name, err)
+				}
+				h.times = append(h.times, time.Since(start))
+				h.count = len(ms)
+				if s, ok := qemu.SourceOf(h.dom, p.kind); ok {
+					h.fetch += s.APIFetches
+				}
 			}
 		}
-		fmt.Printf("warm %s %s %.6f %d %d\n", source, q.name, median(times).Seconds(), count, fetched)
+		for _, h := range hs {
+			fmt.Printf("warm %s %s %.6f %d %d\n", h.source, q.name, median(h.times).Seconds(), h.count, h.fetch)
+		}
 	}
-	return nil
+	return p.selectOnly(ctx)
 }
 
 // selectOnly times the filter alone, n times on a private copy of the list with no refresh
