@@ -434,6 +434,8 @@ func commands() []*command {
 			},
 		}, run: runCopy},
 
+		{Cmd: pruneCmd, run: runPrune},
+
 		{Cmd: vsh.Cmd{
 			Name: "help", Summary: "print help", Desc: "Prints global help or command specific help.",
 			Opts:      []vsh.Opt{{Name: "command", Kind: vsh.String, Help: "Prints global help or command specific help"}},
