@@ -54,6 +54,10 @@
 //   - each disk's current moment ([momentlist.List.CurrentFor]): for checkpoints the one whose
 //     bitmap the disk's next incremental backup starts from, for snapshots the nearest one at
 //     or above the current snapshot that captured the disk;
+//   - when a list of checkpoints has no current checkpoint (libvirt keeps its pointer to itself,
+//     and after a load of a branched tree its rule gives none), the newest checkpoint that
+//     covers each disk, as the likely start of its next incremental backup: a plan that cannot
+//     tell where backups continue keeps every candidate for it;
 //   - every moment whose delete libvirt would refuse, as far as libvirt's rules say so before
 //     anything is tried (see [Deletion] for the rules and libvirt's words).
 //

@@ -37,6 +37,10 @@ const (
 	Current
 	// CurrentForDisks: the current moment of the disks in Reason.Disks.
 	CurrentForDisks
+	// NewestForDisks: a checkpoint list without a current checkpoint (libvirt's pointer is not
+	// known), and this is the newest checkpoint covering the disks in Reason.Disks: the usual
+	// start of their next incremental backup.
+	NewestForDisks
 	// Refused: libvirt would refuse to delete it; Reason.Detail has libvirt's words.
 	Refused
 )
@@ -68,6 +72,8 @@ func (w Why) String() string {
 		return "current"
 	case CurrentForDisks:
 		return "current for disks"
+	case NewestForDisks:
+		return "newest for disks"
 	case Refused:
 		return "refused"
 	}
@@ -106,14 +112,16 @@ type Reason struct {
 	Period string
 	// Within is the rule's duration, for KeepWithin.
 	Within Duration
-	// Disks are the disks a CurrentForDisks moment is the current moment of.
+	// Disks are the disks a CurrentForDisks moment is the current moment of, or a
+	// NewestForDisks moment the newest for.
 	Disks []string
 	// Detail is, for Refused, libvirt's message for the refusal.
 	Detail string
 }
 
 // String says the reason in words: "last 1/3", "daily 2025-03-07 (2/7)", "within 30d of the
-// newest", "current for vda, vdb", "libvirt refuses: deleting external snapshot that has
+// newest", "current for vda, vdb", "newest for vdb (no current checkpoint known)", "libvirt
+// refuses: deleting external snapshot that has
 // internal snapshot as parent not supported".
 func (r Reason) String() string {
 	switch r.Why {
@@ -125,6 +133,8 @@ func (r Reason) String() string {
 		return "within " + r.Within.String() + " of the newest"
 	case CurrentForDisks:
 		return "current for " + strings.Join(r.Disks, ", ")
+	case NewestForDisks:
+		return "newest for " + strings.Join(r.Disks, ", ") + " (no current checkpoint known)"
 	case Refused:
 		return "libvirt refuses: " + r.Detail
 	}
@@ -254,6 +264,24 @@ func Plan(list *momentlist.List, p Policy, now time.Time, how Deletion) (*Result
 	for m, ds := range disks {
 		slices.Sort(ds)
 		keep(m, Reason{Why: CurrentForDisks, Disks: ds})
+	}
+	if list.Kind() == conf.Checkpoint && list.Current() == nil {
+		newest := map[string]*momentlist.Moment{}
+		for _, m := range all {
+			for _, disk := range m.Def().CoveredDisks() {
+				if n := newest[disk]; n == nil || ord.compare(m, n) > 0 {
+					newest[disk] = m
+				}
+			}
+		}
+		byMoment := map[*momentlist.Moment][]string{}
+		for disk, m := range newest {
+			byMoment[m] = append(byMoment[m], disk)
+		}
+		for m, ds := range byMoment {
+			slices.Sort(ds)
+			keep(m, Reason{Why: NewestForDisks, Disks: ds})
+		}
 	}
 
 	// What remains is deleted unless libvirt would refuse, judged step by step.

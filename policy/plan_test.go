@@ -181,6 +181,22 @@ func TestProtections(t *testing.T) {
 			t.Errorf("plan:\n%s\nwant:\n%s", got, want)
 		}
 	})
+	t.Run("no current checkpoint: the newest of each disk", func(t *testing.T) {
+		// A branched tree loaded afresh has no current checkpoint (libvirt's rule), so where
+		// the next incremental backups start is not known: the newest checkpoint of each disk
+		// stays.
+		ms := chain(t, utc, "c1@2025-01-01 00:00", "c2@2025-01-02 00:00", "c3@2025-01-03 00:00", "c4@2025-01-04 00:00")
+		ms[0].disks = []string{"vda:bitmap", "vdb:bitmap"}
+		ms[1].disks = []string{"vda:no", "vdb:bitmap"}
+		ms[2].disks = []string{"vda:bitmap", "vdb:no"}
+		ms[3].disks = []string{"vda:no", "vdb:no"}
+		l := build(t, conf.Checkpoint, "", ms)
+		got := summary(mustPlan(t, l, Policy{Last: 1}, now, Deletion{MetadataOnly: true}))
+		want := "c4: last 1/1\nc3: newest for vda (no current checkpoint known)\nc2: newest for vdb (no current checkpoint known)\nc1: delete\norder: c1\n"
+		if got != want {
+			t.Errorf("plan:\n%s\nwant:\n%s", got, want)
+		}
+	})
 	t.Run("one moment current for several disks", func(t *testing.T) {
 		ms := chain(t, utc, "c1@2025-01-01 00:00", "c2@2025-01-02 00:00")
 		ms[0].disks = []string{"vdb:bitmap", "vda:bitmap", "sda:bitmap"}

@@ -230,6 +230,27 @@ func bruteKeeps(h history) map[string][]Why {
 			}
 		}
 	}
+	if cur := l.Current(); cur == nil && l.Kind() == conf.Checkpoint {
+		newest := map[string]cand{}
+		for _, m := range l.All() {
+			depth := 0
+			for x := m.Parent(); x != nil; x = x.Parent() {
+				depth++
+			}
+			c := cand{m.Name(), m.Def().Created, depth} // no creation time: the zero time, the oldest
+			for _, ds := range m.Def().Disks {
+				if ds.Mode != "bitmap" {
+					continue
+				}
+				if n, ok := newest[ds.Name]; !ok || newer(c, n) {
+					newest[ds.Name] = c
+				}
+			}
+		}
+		for _, c := range newest {
+			add(c.name, NewestForDisks)
+		}
+	}
 	for _, ws := range out {
 		slices.Sort(ws)
 	}

@@ -51,22 +51,22 @@ var pruneKeepOpts = []struct {
 var pruneCmd = vsh.Cmd{
 	Name: "prune", Summary: "Delete the snapshots and checkpoints a retention policy does not keep",
 	Desc: "Keeps what the policy says (restic forget's rules) and deletes the rest, one moment at a time.\n" +
-		"    Candidates are the moments --match matches (default all) created no later than now.\n" +
-		"    --keep-last N keeps the N newest candidates. --keep-hourly/-daily/-weekly/-monthly/-yearly N\n" +
-		"    keep the newest candidate of each of the N latest calendar periods that contain one: hours,\n" +
-		"    days, weeks Monday to Sunday, months, years of the local time zone ($TZ), by the creation\n" +
-		"    time. --keep-within D keeps every candidate created less than D before the newest one (D in\n" +
-		"    y, m (months), d, h: 1y6m, 30d, 36h). A moment any rule keeps is kept; the plan lists every\n" +
-		"    rule that kept it. Equal creation times: the deeper moment in the tree, then the greater name,\n" +
-		"    counts as newer. Never deleted: moments --match leaves out, moments in the future, the current\n" +
-		"    snapshot, the current checkpoint, each disk's current checkpoint (where its next incremental\n" +
-		"    backup starts) and snapshot, and what libvirt would refuse to delete at that step (the plan\n" +
-		"    says why). Deletes are plain (children move up to the parent, as libvirt re-links them),\n" +
-		"    leaves first, never with libvirt 9.0's crashing children flags; --metadata forgets moments\n" +
-		"    and leaves disks and bitmaps alone. The first failure stops the run, which then says what was\n" +
-		"    deleted, what failed (libvirt's reason) and what was not; run it again to go on. Ctrl-C stops\n" +
-		"    after the delete in flight. On a terminal the plan is shown and confirmation asked; otherwise\n" +
-		"    --yes is required. A policy without any --keep option is refused.",
+		"    Candidates are the moments --match matches (default all) created no later than now. --keep-last\n" +
+		"    N keeps the N newest candidates. --keep-hourly/-daily/-weekly/-monthly/-yearly N keep the newest\n" +
+		"    candidate of each of the N latest calendar periods that contain one: hours, days, weeks Monday\n" +
+		"    to Sunday, months, years of the local time zone ($TZ), by the creation time. --keep-within D\n" +
+		"    keeps every candidate created less than D before the newest one (D in y, m (months), d, h: 1y6m,\n" +
+		"    30d, 36h). A moment any rule keeps is kept; the plan lists every rule that kept it. Equal\n" +
+		"    creation times: the deeper moment in the tree, then the greater name, counts as newer. Never\n" +
+		"    deleted: moments --match leaves out, moments in the future, the current snapshot, the current\n" +
+		"    checkpoint, each disk's current checkpoint (where its next incremental backup starts; with no\n" +
+		"    current checkpoint known, each disk's newest) and snapshot, and what libvirt would refuse to\n" +
+		"    delete at that step (the plan says why). Deletes are plain (children move up to the parent, as\n" +
+		"    libvirt re-links them), leaves first, never with libvirt 9.0's crashing children flags;\n" +
+		"    --metadata forgets moments and leaves disks and bitmaps alone. The first failure stops the run,\n" +
+		"    which then says what was deleted, what failed (libvirt's reason) and what was not; run it again\n" +
+		"    to go on. Ctrl-C stops after the delete in flight. On a terminal the plan is shown and\n" +
+		"    confirmation asked; otherwise --yes is required. A policy without any --keep option is refused.",
 	Opts: []vsh.Opt{
 		{Name: "snapshots", Kind: vsh.Bool, Help: "only the snapshots"},
 		{Name: "checkpoints", Kind: vsh.Bool, Help: "only the checkpoints"},
