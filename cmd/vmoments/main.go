@@ -59,6 +59,7 @@ func main() {
 	ctx, stop := signalContext(context.Background())
 	a := newApp(os.Stdout, os.Stderr, os.LookupEnv)
 	a.ctx = ctx
+	a.stdin, a.stdinTTY = os.Stdin, isTerminal(os.Stdin)
 	status := a.main(os.Args[1:])
 	stop()
 	os.Exit(status)
