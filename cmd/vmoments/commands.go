@@ -202,11 +202,21 @@ func commands() []*command {
 
 		{Cmd: vsh.Cmd{
 			Name: "validate", Summary: "Check snapshot and checkpoint XML files",
-			Desc: "Checks each file as libvirt would parse it for redefinition, and at least as strictly as\n" +
-				"    virt-xml-validate FILE domainsnapshot|domaincheckpoint. Prints FILE: ok (KIND NAME) or\n" +
-				"    FILE: the error; exits 1 if any file fails. Needs no connection.",
-			Opts:      []vsh.Opt{{Name: "file", Kind: vsh.Argv, Help: "snapshot or checkpoint XML files"}},
-			Examples:  []vsh.Example{{Line: "vmoments validate base.xml c1.xml", What: "check files before `virsh snapshot-create --redefine`"}},
+			Desc: "Checks each file as libvirt would parse it for a new moment (snapshot-create FILE,\n" +
+				"    checkpoint-create FILE) or, with --redefine, for a redefinition, and at least as strictly\n" +
+				"    as virt-xml-validate FILE domainsnapshot|domaincheckpoint. Each file is read once (a pipe or\n" +
+				"    <(...) works; - is standard input). Prints FILE: ok (KIND NAME, as a new one) or FILE:\n" +
+				"    invalid as a new one: the error (as a redefinition, with --redefine); exits 1 if any file\n" +
+				"    fails. Needs no connection.",
+			Opts: []vsh.Opt{
+				{Name: "redefine", Kind: vsh.Bool, Help: "judge the files as snapshot-create --redefine and checkpoint-create --redefine read them"},
+				{Name: "file", Kind: vsh.Argv, Help: "snapshot or checkpoint XML files (- for standard input)"},
+			},
+			Examples: []vsh.Example{
+				{Line: "vmoments validate new-snapshot.xml", What: "check a file before `virsh snapshot-create guest new-snapshot.xml`"},
+				{Line: "vmoments validate --redefine base.xml c1.xml", What: "check files before `virsh snapshot-create --redefine`"},
+				{Line: "vmoments snapshot-dumpxml guest base | vmoments validate --redefine -", What: "check what libvirt gives back"},
+			},
 			NoConnect: true,
 		}, run: runValidate},
 
