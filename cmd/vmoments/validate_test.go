@@ -143,9 +143,9 @@ func TestValidateReadsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for script, want := range map[string]string{
-		`cat -- --tree.xml | "$VM" -q validate /dev/stdin`: "/dev/stdin" + okLine,
+		`cat -- --tree.xml | "$VM" -q validate /dev/stdin`:                     "/dev/stdin" + okLine,
 		`"$VM" -q validate <(cat -- --tree.xml) | sed 's|^/dev/fd/[0-9]*|FD|'`: "FD" + okLine,
-		`"$VM" -q validate <(cat -- -x.xml) | sed 's|^/dev/fd/[0-9]*|FD|'`: "FD" + badLine,
+		`"$VM" -q validate <(cat -- -x.xml) | sed 's|^/dev/fd/[0-9]*|FD|'`:     "FD" + badLine,
 	} {
 		cmd := exec.Command("bash", "-c", script)
 		cmd.Env = append(processEnv(env), asMain+"=1", "VM="+exe)
