@@ -14,23 +14,32 @@ import (
 // shell quote each answer as it quotes file names, so that names with spaces, quotes or colons
 // come out as the shell reads them back.
 
-// bashCompletion is the bash script. It needs no bash-completion package, and uses its
-// _get_comp_words_by_ref where it is loaded (it keeps URIs such as test:///default one word).
+// bashCompletion is the bash script. It needs no bash-completion package: bash splits the line
+// at the characters of COMP_WORDBREAKS (a URI such as test:///default at its colon), and the
+// script joins again the words that touch, as bash-completion's _get_comp_words_by_ref does.
 const bashCompletion = `# bash completion for vmoments (vmoments completion bash)
 
 _vmoments_complete()
 {
-    local words cword cur i c=1 ro= uri= have_uri=
-    if declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
-        _get_comp_words_by_ref -n "\"'><=;|&(:" -w words -i cword
-    else
-        words=("${COMP_WORDS[@]}")
-        cword=$COMP_CWORD
-    fi
+    local -a words=()
+    local cword=0 cur i j=0 w line=$COMP_LINE rest c=1 ro= uri= have_uri=
+    # the words as the shell reads them: bash's, joined where no blank parts them
+    for ((i = 0; i < ${#COMP_WORDS[@]}; i++)); do
+        w=${COMP_WORDS[i]}
+        rest=${line#"${line%%[![:space:]]*}"}
+        if ((i > 0 && ${#rest} == ${#line})); then
+            words[j - 1]+=$w
+        else
+            words[j]=$w
+            j=$((j + 1))
+        fi
+        line=${rest#"$w"}
+        ((i == COMP_CWORD)) && cword=$((j - 1))
+    done
     cur=${words[cword]}
 
     # The global options before the command: -c URI and -r choose the connection asked.
-    while [ $c -lt $cword ]; do
+    while ((c < cword)); do
         case "${words[c]}" in
             -r|--readonly) ro=1 ;;
             -c|--connect) c=$((c + 1)); uri=${words[c]}; have_uri=1 ;;
@@ -42,7 +51,8 @@ _vmoments_complete()
         esac
         c=$((c + 1))
     done
-    if [ $c -ge $cword ] && [[ $cur == -* ]]; then
+    COMPREPLY=()
+    if ((c >= cword)) && [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "-c --connect -d --debug -e --escape -h --help -k --keepalive-interval -K --keepalive-count -l --log -q --quiet -r --readonly -t --timing -v -V --version" -- "$cur"))
         return 0
     fi
@@ -51,19 +61,15 @@ _vmoments_complete()
     [ -n "$ro" ] && cmdline+=(-r)
     [ -n "$have_uri" ] && cmdline+=(-c "$uri")
 
+    # bash replaces only its own current word, the end of ours after a word break
+    local prefix=${cur%"${COMP_WORDS[COMP_CWORD]}"}
     local IFS=$'\n' reply
-    local -a out=()
-    reply=$("${words[0]}" "${cmdline[@]}" complete -- "${words[@]:c:cword-c+1}" 2>/dev/null) || reply=
-    COMPREPLY=()
+    reply=$("${words[0]}" "${cmdline[@]}" complete -- "${words[@]:c:cword-c+1}" 2>/dev/null </dev/null) || reply=
     for i in $reply; do
         i=${i//\\ / }
-        # bash completes the text after the last ':' of the word (COMP_WORDBREAKS)
-        if [[ $cur == *:* && $COMP_WORDBREAKS == *:* ]]; then
-            i=${i#"${cur%"${cur##*:}"}"}
-        fi
-        COMPREPLY+=("$i")
+        COMPREPLY+=("${i#"$prefix"}")
     done
-    if [ ${#COMPREPLY[@]} -gt 0 ]; then
+    if ((${#COMPREPLY[@]} > 0)); then
         compopt -o filenames 2>/dev/null
     fi
     return 0
