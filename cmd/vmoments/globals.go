@@ -175,7 +175,7 @@ func (a *app) keepaliveCheck(uri string) error {
 	if !forced {
 		return nil
 	}
-	return vsh.Errorf("cannot keep the connection to %s alive as -k/-K ask: vmoments' connections send no keepalive messages (-k 0 says so)", uri)
+	return vsh.Errorf("keepalive (-k, -K) is not supported: vmoments' connection to %s would send no keepalive messages; -k 0 asks for none", uri)
 }
 
 // reportLine prints one error line as virsh's vshError, and logs it.

@@ -108,10 +108,10 @@ vmoments [options]... <command> [args...]
     -e | --escape <char>    set escape sequence for console (checked; vmoments has no console)
     -h | --help             this help
     -k | --keepalive-interval=NUM
-                            keepalive interval in seconds, 0 for disable (vmoments sends none:
-                            only 0 is accepted, but on libvirt's test driver, which refuses it)
+                            keepalive interval in seconds, 0 for disable (vmoments' connections
+                            send none: other values are refused, as the test driver refuses them)
     -K | --keepalive-count=NUM
-                            number of possible missed keepalive messages (as -k)
+                            number of possible missed keepalive messages (refused as -k)
     -l | --log=FILE         output logging to file
     -q | --quiet            quiet mode
     -r | --readonly         connect readonly

@@ -101,8 +101,8 @@ func (a *app) shell() int {
 			a.dieBySIGINT()
 			return 130
 		case err != nil:
-			if s := a.interruption(err); s != 0 {
-				return s
+			if s := a.interruption(nil); s != 0 {
+				return s // a signal while the shell waited for a line
 			}
 			a.report(err)
 			return 1

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,5 +146,41 @@ func TestShellCompletionOnTerminal(t *testing.T) {
 	p.send(keyCtrlU + "quit" + keyEnter)
 	if rc := p.wait(); rc != 0 {
 		t.Errorf("exit status %d", rc)
+	}
+}
+
+// TestShellSignalWhileReading: a signal while the shell waits for its next line (from a pipe)
+// ends it as a signal ends a command: the interruption said once, status 128+N.
+func TestShellSignalWhileReading(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		cmd := vmomentsCommand(t, testEnv(nil), "-q", "-c", "test:///default")
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer in.Close()
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var errb strings.Builder
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, len("vmoments # "))
+		if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "vmoments # " {
+			t.Fatalf("no prompt: %q, %v", buf, err)
+		}
+		cmd.Process.Signal(sig)
+		rest, _ := io.ReadAll(out)
+		err = cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 128+int(sig) {
+			t.Errorf("%v: %v, want exit status %d", sig, err, 128+int(sig))
+		}
+		if want := "error: interrupted by " + signalName(sig) + "\n"; libvirtLogLine.ReplaceAllString(errb.String(), "") != want || string(rest) != "\n" {
+			t.Errorf("%v: stdout %q, stderr %q; want %q, %q", sig, rest, errb.String(), "\n", want)
+		}
 	}
 }
