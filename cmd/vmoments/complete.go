@@ -29,7 +29,7 @@ import (
 // checkpoint-* (running ones for checkpoint-create and checkpoint-create-as, running ones with
 // checkpoints for checkpoint-delete), every domain elsewhere; snapshotname, and snapshot-list's
 // from, list the domain's snapshots; checkpointname, and checkpoint-list's from, its checkpoints;
-// help's command the commands.
+// help's command the commands; completion's shell bash and zsh.
 
 // completer lists the values an option may take, for the command being typed.
 type completer func(ctx context.Context, a *app, p *vsh.Partial) ([]string, error)
@@ -65,6 +65,8 @@ func completerFor(c *vsh.Cmd, opt *vsh.Opt) completer {
 		return momentNames(conf.Checkpoint)
 	case opt.Name == "command" && c.Name == "help":
 		return func(_ context.Context, a *app, _ *vsh.Partial) ([]string, error) { return a.commandNames(), nil }
+	case opt.Name == "shell" && c.Name == "completion":
+		return func(context.Context, *app, *vsh.Partial) ([]string, error) { return []string{"bash", "zsh"}, nil }
 	}
 	return nil
 }
@@ -82,6 +84,9 @@ func (a *app) commandNames() []string {
 
 // domainNames lists the connection's domains that f keeps.
 func (a *app) domainNames(ctx context.Context, f domainFilter) ([]string, error) {
+	if err := a.needDriver(ctx); err != nil {
+		return nil, err
+	}
 	doms, err := a.drv.Domains(ctx)
 	if err != nil {
 		return nil, err
@@ -118,6 +123,9 @@ func momentNames(kind conf.Kind) completer {
 		ref, ok := p.Value("domain")
 		if !ok || ref == "" {
 			return nil, nil
+		}
+		if err := a.needDriver(ctx); err != nil {
+			return nil, err
 		}
 		dom, err := a.drv.Domain(ctx, ref)
 		if err != nil {
@@ -166,11 +174,6 @@ func (a *app) complete(ctx context.Context, line, text string, quoted bool) []st
 		}
 	default:
 		if f := completerFor(cmd, this); f != nil {
-			if a.drv == nil {
-				if err := a.connect(ctx); err != nil {
-					return nil
-				}
-			}
 			var err error
 			if list, err = f(ctx, a, p); err != nil {
 				return nil
@@ -189,22 +192,26 @@ func (a *app) complete(ctx context.Context, line, text string, quoted bool) []st
 	return out
 }
 
+// needDriver connects if no connection is open (for a completer that asks the connection).
+func (a *app) needDriver(ctx context.Context) error {
+	if a.drv != nil {
+		return nil
+	}
+	return a.connect(ctx)
+}
+
 // runComplete is virsh's hidden complete command, what virsh's bash completion runs: the words
 // are the command line after the program and its options, the last one the word being typed
 // (empty after a space); it prints what may replace that word, one per line, and fails when
-// nothing may. Like virsh's, it connects first (standard input closed, so that no prompt for
-// credentials can wait on it).
+// nothing may. virsh's connects first, and completes nothing when it cannot connect; vmoments'
+// connects when a completer asks the connection for names (commands and options need none).
+// Standard input is not read, so that nothing can wait on it.
 func runComplete(ctx context.Context, a *app, c *vsh.Parsed) error {
 	words := c.Argv()
 	if len(words) == 0 {
 		return errShown // virsh: no string, nothing to complete, silently false
 	}
 	a.stdin = strings.NewReader("")
-	if a.drv == nil {
-		if err := a.connect(ctx); err != nil {
-			return err
-		}
-	}
 	matches := a.complete(ctx, strings.Join(words, " "), words[len(words)-1], false)
 	if len(matches) == 0 {
 		return errShown

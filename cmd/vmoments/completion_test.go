@@ -39,6 +39,7 @@ func completionCases(node string) []struct{ typed, want string } {
 		{c + "snapshot-dumpxml snapdom a-v", regexp.QuoteMeta(c+"snapshot-dumpxml snapdom a-very-long-snapshot-name-for-padding ") + "$"},
 		{c + "help snapshot-cu", regexp.QuoteMeta(c+"help snapshot-current ") + "$"},
 		{c + "ech", regexp.QuoteMeta(c+"echo ") + "$"},
+		{"vmoments completion z", regexp.QuoteMeta("vmoments completion zsh ") + "$"},
 		{"vmoments --conn", regexp.QuoteMeta("vmoments --connect ") + "$"},
 		{"vmoments -r -c " + node + " checkpoint-i", regexp.QuoteMeta("vmoments -r -c "+node+" checkpoint-info ") + "$"},
 	}

@@ -76,7 +76,8 @@
 //     and a newline where readline prints "^C".
 //   - complete lists vmoments' commands and options; a domain's snapshot and checkpoint names
 //     come from the driver (for the <domain> option of snapshot and checkpoint commands, the
-//     domains that have some, as virsh asks libvirt for them).
+//     domains that have some, as virsh asks libvirt for them). It connects only to list names
+//     (virsh connects first, and completes nothing, not even a command, when it cannot).
 package main
 
 import (
