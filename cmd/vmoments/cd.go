@@ -46,4 +46,3 @@ func homeDir(env func(string) (string, bool)) string {
 	}
 	return "/"
 }
-
