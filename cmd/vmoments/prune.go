@@ -1,19 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/mattn/go-isatty"
 
 	"github.com/vmoments/vmoments/cmd/vmoments/internal/vsh"
 	"github.com/vmoments/vmoments/cmd/vmoments/internal/vshfmt"
@@ -28,12 +23,8 @@ import (
 // domain's snapshots and checkpoints with policy.Plan, shows the plan, asks, and deletes one
 // moment at a time through the driver, stopping at the first failure.
 
-// The hooks of prune's tests: the clock, standard input and whether it is a terminal.
-var (
-	pruneNow             = time.Now
-	pruneStdin io.Reader = os.Stdin
-	pruneTTY             = func() bool { return isatty.IsTerminal(os.Stdin.Fd()) || isatty.IsCygwinTerminal(os.Stdin.Fd()) }
-)
+// pruneNow is prune's clock (the tests set it).
+var pruneNow = time.Now
 
 // pruneKeepOpts are the rule options, in the order the policy lists them.
 var pruneKeepOpts = []struct {
@@ -227,7 +218,7 @@ func runPrune(ctx context.Context, a *app, c *vsh.Parsed) error {
 	case o.dryRun || toDelete == 0:
 	case o.yes:
 		run.delete(ctx, a)
-	case !pruneTTY():
+	case !a.stdinTTY:
 		if o.json {
 			break // refused by pruneOptionsOf
 		}
@@ -356,8 +347,23 @@ func (a *app) confirmPrune(ctx context.Context, n int) (bool, error) {
 	fmt.Fprintf(a.stderr, "Delete %d %s? This cannot be undone. [y/N] ", n, plural(n, "moment", "moments"))
 	answer := make(chan string, 1)
 	go func() {
-		line, _ := bufio.NewReader(pruneStdin).ReadString('\n')
-		answer <- line
+		// One byte at a time: what follows the answer stays for whoever reads next (the
+		// shell's next command).
+		var line []byte
+		b := make([]byte, 1)
+		for {
+			n, err := a.stdin.Read(b)
+			if n == 1 {
+				if b[0] == '\n' {
+					break
+				}
+				line = append(line, b[0])
+			}
+			if err != nil {
+				break
+			}
+		}
+		answer <- string(line)
 	}()
 	select {
 	case <-ctx.Done():

@@ -110,24 +110,21 @@ func (d *hookDomain) Delete(ctx context.Context, kind conf.Kind, name string, fl
 // pruneNowForTests is the clock of the prune tests: noon on 12 March 2025, UTC.
 var pruneNowForTests = time.Date(2025, 3, 12, 12, 0, 0, 0, time.UTC)
 
-// pruneHooks serializes the tests that set prune's hooks.
+// pruneHooks serializes the tests that set prune's clock.
 var pruneHooks sync.Mutex
 
-// runPruneWith runs vmoments on drv with the prune hooks set: standard input stdin, taken for a
+// runPruneWith runs vmoments on drv with prune's clock set: standard input stdin, taken for a
 // terminal when tty is set; the run's context ctx (nil: background).
 func runPruneWith(t *testing.T, ctx context.Context, drv driver.Driver, stdin string, tty bool, args ...string) result {
 	t.Helper()
 	pruneHooks.Lock()
 	defer pruneHooks.Unlock()
-	saved := []any{pruneNow, pruneStdin, pruneTTY}
-	defer func() {
-		pruneNow, pruneStdin, pruneTTY = saved[0].(func() time.Time), saved[1].(io.Reader), saved[2].(func() bool)
-	}()
+	saved := pruneNow
+	defer func() { pruneNow = saved }()
 	pruneNow = func() time.Time { return pruneNowForTests }
-	pruneStdin = strings.NewReader(stdin)
-	pruneTTY = func() bool { return tty }
 	var out, errb strings.Builder
 	a := newApp(&out, &errb, func(string) (string, bool) { return "", false })
+	a.stdin, a.stdinTTY = strings.NewReader(stdin), tty
 	a.loc = time.UTC
 	if ctx != nil {
 		a.ctx = ctx
@@ -146,8 +143,8 @@ func openMemory(t *testing.T, srv *memory.Server) driver.Driver {
 	return drv
 }
 
-// names lists a domain's moments of kind on a fresh handle, sorted.
-func momentNames(t *testing.T, srv *memory.Server, dom string, kind conf.Kind) []string {
+// pruneLeft lists a domain's moments of kind on a fresh handle, sorted.
+func pruneLeft(t *testing.T, srv *memory.Server, dom string, kind conf.Kind) []string {
 	t.Helper()
 	drv := openMemory(t, srv)
 	d, err := drv.Domain(context.Background(), dom)
@@ -214,7 +211,7 @@ Dry run: 10 of 21 moments in 2 domains would be deleted, 11 kept; nothing was de
 	if r.rc != 0 || r.stdout != want || r.stderr != "" {
 		t.Errorf("rc %d\nstdout:\n%s\nstderr:\n%s\nwant stdout:\n%s", r.rc, r.stdout, r.stderr, want)
 	}
-	if got := momentNames(t, srv, "web", conf.Snapshot); len(got) != 11 {
+	if got := pruneLeft(t, srv, "web", conf.Snapshot); len(got) != 11 {
 		t.Errorf("a dry run changed the snapshots: %v", got)
 	}
 }
@@ -240,10 +237,10 @@ func TestPruneDeletes(t *testing.T) {
 		}
 	}
 	// c5 stays: vdb's next incremental backup starts from it.
-	if got, want := momentNames(t, srv, "web", conf.Checkpoint), []string{"c5", "c6"}; !slices.Equal(got, want) {
+	if got, want := pruneLeft(t, srv, "web", conf.Checkpoint), []string{"c5", "c6"}; !slices.Equal(got, want) {
 		t.Errorf("checkpoints left %v, want %v", got, want)
 	}
-	if got, want := momentNames(t, srv, "web", conf.Snapshot), []string{"n09", "n10"}; !slices.Equal(got, want) {
+	if got, want := pruneLeft(t, srv, "web", conf.Snapshot), []string{"n09", "n10"}; !slices.Equal(got, want) {
 		t.Errorf("snapshots left %v, want %v", got, want)
 	}
 	again := runPruneWith(t, nil, openMemory(t, srv), "", false, "prune", "web", "--keep-last", "2", "--yes")
@@ -273,7 +270,7 @@ func TestPruneStopsAtFirstFailure(t *testing.T) {
 	if r.rc != 1 || !strings.HasSuffix(r.stdout, wantOut) || r.stderr != wantErr {
 		t.Errorf("rc %d\nstdout:\n%s\nstderr:\n%s\nwant the stdout to end with:\n%s\nand stderr:\n%s", r.rc, r.stdout, r.stderr, wantOut, wantErr)
 	}
-	if got := momentNames(t, srv, "web", conf.Snapshot); len(got) != 7 {
+	if got := pruneLeft(t, srv, "web", conf.Snapshot); len(got) != 7 {
 		t.Errorf("after the failure %v are left, want 7", got)
 	}
 	fail = ""
@@ -282,7 +279,7 @@ func TestPruneStopsAtFirstFailure(t *testing.T) {
 	if again.rc != 0 || !strings.HasSuffix(again.stdout, "Deleted 5 of 7 moments in 1 domain; 2 kept.\n") {
 		t.Errorf("the run again: rc %d\n%s%s", again.rc, again.stdout, again.stderr)
 	}
-	if got, want := momentNames(t, srv, "web", conf.Snapshot), []string{"n09", "n10"}; !slices.Equal(got, want) {
+	if got, want := pruneLeft(t, srv, "web", conf.Snapshot), []string{"n09", "n10"}; !slices.Equal(got, want) {
 		t.Errorf("snapshots left %v, want %v", got, want)
 	}
 }
@@ -309,7 +306,7 @@ func TestPruneInterrupted(t *testing.T) {
 	if r.rc != 130 || !strings.HasSuffix(r.stdout, wantOut) || r.stderr != "error: interrupted by SIGINT\n" || !sawCanceled {
 		t.Errorf("rc %d\nstdout:\n%s\nstderr:\n%s\nwant the stdout to end with:\n%s", r.rc, r.stdout, r.stderr, wantOut)
 	}
-	if got := momentNames(t, srv, "web", conf.Snapshot); len(got) != 7 {
+	if got := pruneLeft(t, srv, "web", conf.Snapshot); len(got) != 7 {
 		t.Errorf("%v are left, want 7: the delete in flight done, no other", got)
 	}
 }
@@ -336,7 +333,7 @@ func TestPruneConfirmation(t *testing.T) {
 		if r.rc != tc.rc || !strings.HasSuffix(r.stdout, tc.tail) || r.stderr != tc.err {
 			t.Errorf("stdin %q tty %v: rc %d\nstdout:\n%s\nstderr: %q", tc.stdin, tc.tty, r.rc, r.stdout, r.stderr)
 		}
-		if got := momentNames(t, srv, "web", conf.Snapshot); len(got) != tc.left {
+		if got := pruneLeft(t, srv, "web", conf.Snapshot); len(got) != tc.left {
 			t.Errorf("stdin %q tty %v: %d snapshots left, want %d", tc.stdin, tc.tty, len(got), tc.left)
 		}
 	}
@@ -357,16 +354,12 @@ func TestPruneChangedSincePlan(t *testing.T) {
 		}
 		return copy(p, "y\n"), io.EOF
 	})
-	pruneHooks.Lock()
-	saved := pruneStdin
-	pruneHooks.Unlock()
-	defer func() { pruneStdin = saved }()
 	r := runPruneStdin(t, openMemory(t, srv), stdin, "prune", "web", "--snapshots", "--keep-last", "2")
 	wantErr := "error: prune stopped at snapshot 'manual' of domain 'web': the snapshots of domain 'web' changed since the plan was made: nothing of them was deleted; run prune again for a new plan\n"
 	if r.rc != 1 || r.stderr != "Delete 9 moments? This cannot be undone. [y/N] "+wantErr {
 		t.Errorf("rc %d\nstdout:\n%s\nstderr:\n%s", r.rc, r.stdout, r.stderr)
 	}
-	if got := momentNames(t, srv, "web", conf.Snapshot); len(got) != 10 {
+	if got := pruneLeft(t, srv, "web", conf.Snapshot); len(got) != 10 {
 		t.Errorf("%d snapshots left, want the 10 the other connection left", len(got))
 	}
 }
@@ -380,13 +373,12 @@ func runPruneStdin(t *testing.T, drv driver.Driver, stdin io.Reader, args ...str
 	t.Helper()
 	pruneHooks.Lock()
 	defer pruneHooks.Unlock()
-	savedNow, savedIn, savedTTY := pruneNow, pruneStdin, pruneTTY
-	defer func() { pruneNow, pruneStdin, pruneTTY = savedNow, savedIn, savedTTY }()
+	saved := pruneNow
+	defer func() { pruneNow = saved }()
 	pruneNow = func() time.Time { return pruneNowForTests }
-	pruneStdin = stdin
-	pruneTTY = func() bool { return true }
 	var out, errb strings.Builder
 	a := newApp(&out, &errb, func(string) (string, bool) { return "", false })
+	a.stdin, a.stdinTTY = stdin, true
 	a.loc = time.UTC
 	a.open = func(context.Context, string, driver.Mode) (driver.Driver, error) { return drv, nil }
 	a.probe = func(context.Context, string, driver.Mode) (string, error) { return "memory:///prune", nil }
@@ -403,7 +395,7 @@ func TestPruneMetadata(t *testing.T) {
 		!strings.HasSuffix(r.stdout, "Deleted 3 of 4 moments in 1 domain; 1 kept.\n") {
 		t.Errorf("rc %d\n%s%s", r.rc, r.stdout, r.stderr)
 	}
-	if got := momentNames(t, srv, "db", conf.Checkpoint); !slices.Equal(got, []string{"d4"}) {
+	if got := pruneLeft(t, srv, "db", conf.Checkpoint); !slices.Equal(got, []string{"d4"}) {
 		t.Errorf("left %v, want d4", got)
 	}
 }
@@ -590,7 +582,19 @@ func TestPruneOptionErrors(t *testing.T) {
 			t.Errorf("%v: rc %d, stdout %q, stderr %q; want %q", tc.args, r.rc, r.stdout, r.stderr, tc.err)
 		}
 	}
-	if got := momentNames(t, srv, "web", conf.Snapshot); len(got) != 11 {
+	if got := pruneLeft(t, srv, "web", conf.Snapshot); len(got) != 11 {
 		t.Errorf("the refused runs changed the snapshots: %v", got)
+	}
+}
+
+// TestPruneAnswerLeavesTheRest: the answer is read up to its newline and no further, so that
+// what follows stays for the shell's next command.
+func TestPruneAnswerLeavesTheRest(t *testing.T) {
+	srv := pruneFixture(t)
+	in := strings.NewReader("y\nsnapshot-list web\n")
+	r := runPruneStdin(t, openMemory(t, srv), in, "prune", "web", "--snapshots", "--keep-last", "2")
+	rest, _ := io.ReadAll(in)
+	if r.rc != 0 || string(rest) != "snapshot-list web\n" {
+		t.Errorf("rc %d, left in the input %q; want %q", r.rc, rest, "snapshot-list web\n")
 	}
 }
