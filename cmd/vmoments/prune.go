@@ -468,20 +468,33 @@ func (run *pruneRun) remaining() []pruneRef {
 	return out
 }
 
-// planErrors is the run's error for the domains (or lists) that could not be planned: shown in
-// the plan already, so only the exit status says it.
+// planErrors is the run's error for the domains (or lists) that could not be planned (the plan
+// shows each): how many, and the first.
 func (run *pruneRun) planErrors() error {
+	var first string
+	n := 0
 	for _, d := range run.domains {
 		if d.err != nil {
-			return errShown
+			if n++; n == 1 {
+				first = fmt.Sprintf("domain '%s': %v", d.name, d.err)
+			}
+			continue
 		}
 		for _, k := range d.plans {
 			if k.err != nil {
-				return errShown
+				if n++; n == 1 {
+					first = fmt.Sprintf("the %ss of domain '%s': %v", k.kind, d.name, k.err)
+				}
 			}
 		}
 	}
-	return nil
+	switch n {
+	case 0:
+		return nil
+	case 1:
+		return vsh.Errorf("prune could not plan %s; nothing of it was deleted", first)
+	}
+	return vsh.Errorf("prune could not plan %d lists, first %s; nothing of them was deleted", n, first)
 }
 
 // outcome is the run's error: the failed delete (libvirt's reason), the interruption, or the

@@ -598,3 +598,45 @@ func TestPruneAnswerLeavesTheRest(t *testing.T) {
 		t.Errorf("rc %d, left in the input %q; want %q", r.rc, rest, "snapshot-list web\n")
 	}
 }
+
+// TestPrunePlanErrors: a list the driver cannot delete as asked is shown as not planned, the
+// others are pruned, and the exit status is 1 with the reason.
+func TestPrunePlanErrors(t *testing.T) {
+	srv := pruneFixture(t)
+	caps := driver.Capabilities{SnapshotDelete: driver.DeleteChildren | driver.DeleteChildrenOnly,
+		CheckpointDelete: driver.DeleteChildren | driver.DeleteChildrenOnly | driver.DeleteMetadataOnly, MixedKinds: true, InactiveCheckpoints: true}
+	drv := &capsDriver{Driver: openMemory(t, srv), caps: caps}
+	r := runPruneWith(t, nil, drv, "", false, "prune", "web", "--keep-last", "2", "--metadata", "--yes")
+	wantErr := "error: prune could not plan the snapshots of domain 'web': the driver of " + drv.URI() +
+		" does not delete snapshots with --metadata; nothing of it was deleted\n"
+	if r.rc != 1 || r.stderr != wantErr || !strings.Contains(r.stdout, "web snapshots: cannot plan: the driver of") ||
+		!strings.HasSuffix(r.stdout, "Deleted 4 of 6 moments in 1 domain; 2 kept.\n") {
+		t.Errorf("rc %d\nstdout:\n%s\nstderr:\n%s", r.rc, r.stdout, r.stderr)
+	}
+	if got := pruneLeft(t, srv, "web", conf.Snapshot); len(got) != 11 {
+		t.Errorf("%d snapshots left, want all 11", len(got))
+	}
+}
+
+// capsDriver declares other capabilities than its driver's.
+type capsDriver struct {
+	driver.Driver
+	caps driver.Capabilities
+}
+
+func (c *capsDriver) Capabilities() driver.Capabilities { return c.caps }
+
+func (c *capsDriver) Domain(ctx context.Context, ref string) (driver.Domain, error) {
+	d, err := c.Driver.Domain(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return &capsDomain{Domain: d, drv: c}, nil
+}
+
+type capsDomain struct {
+	driver.Domain
+	drv *capsDriver
+}
+
+func (d *capsDomain) Driver() driver.Driver { return d.drv }
