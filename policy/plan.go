@@ -172,7 +172,7 @@ type Result struct {
 	// Cutoff is Within's cutoff (zero when Within is not used or there is no candidate).
 	Cutoff time.Time
 	// Moments are the decisions for every moment of the list, newest first (the package
-	// documentation's order, moments without a creation time last, by name).
+	// documentation's order; moments without a creation time last).
 	Moments []Decision
 	// Delete are the names of the moments to delete, in the order to delete them.
 	Delete []string
