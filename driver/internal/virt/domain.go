@@ -186,7 +186,7 @@ func (d *Domain) xml(ctx context.Context, kind conf.Kind, name string, flags dri
 	if err != nil {
 		err = classify(s.conn, err)
 		if retry && load.ClassOf(err) == load.ConnLost && !d.drv.opts.Single {
-			if _, rerr := d.drv.reconnect(s); rerr == nil {
+			if _, rerr := d.drv.reconnect(ctx, s, ReconnectWait); rerr == nil {
 				return d.xmlOnce(ctx, kind, name, flags)
 			}
 		}
@@ -218,7 +218,7 @@ func (d *Domain) refresh(ctx context.Context, kind conf.Kind, st *kindState, ful
 	if err == nil || load.ClassOf(err) != load.ConnLost || ctx.Err() != nil {
 		return d.drv.wrap(d.name, kind, "", "load", err)
 	}
-	ns, rerr := d.drv.reconnect(s)
+	ns, rerr := d.drv.reconnect(ctx, s, ReconnectWait)
 	if rerr != nil {
 		e := d.drv.wrap(d.name, kind, "", "load", err).(*driver.Error)
 		e.Hint = reconnectHint(rerr)
