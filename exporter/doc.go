@@ -15,6 +15,11 @@
 // otherwise) and is then answered from the host's previous refresh: a slow host never fails a
 // scrape.
 //
+// A host whose last refresh failed because its libvirtd did not answer (restarting, say) is read
+// again at the next scrape, whatever MinInterval says (nothing answered, so nothing was asked),
+// and a host's domain list must answer within [Options.ListTimeout] (2 s): while its daemon is
+// away a host shows vmoments_up 0, and the first scrape after it is back has its series.
+//
 // Series are made afresh from the latest refresh at every scrape: a domain that was undefined,
 // or a moment that was deleted, is simply no longer there (no stale series). A host that cannot
 // be read gives vmoments_up 0 (and no per-domain series) with its error in the log, never a

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vmoments/vmoments/driver"
 	"github.com/vmoments/vmoments/fleet"
 )
 
@@ -121,26 +122,29 @@ func (e *Exporter) Close() error {
 
 // Refresh starts a refresh of every host that is due (its last one started MinInterval ago or
 // more, and none runs), waits for the running ones until ctx ends, and returns the latest state
-// of every host.
+// of every host. A host whose last refresh failed for want of a connection (its libvirtd away)
+// is due at once, MinInterval or not: nothing answered it, so nothing was asked. When a refresh
+// this call waited for, started before the call, ends so, one more is started and waited for:
+// the scrape that comes first after a daemon is back finds it back.
 func (e *Exporter) Refresh(ctx context.Context) []HostState {
-	e.mu.Lock()
-	var waits []chan struct{}
-	now := e.opts.Now()
-	for _, h := range e.hosts {
-		if h.running == nil && (h.started.IsZero() || now.Sub(h.started) >= e.opts.MinInterval) {
-			e.start(h, now)
+	begin := e.opts.Now()
+	for round := 0; round < 2; round++ {
+		e.mu.Lock()
+		var waits []chan struct{}
+		now := e.opts.Now()
+		for _, h := range e.hosts {
+			due := h.started.IsZero() || now.Sub(h.started) >= e.opts.MinInterval ||
+				h.done && connectionFailed(h.last) && h.started.Before(begin)
+			if h.running == nil && due {
+				e.start(h, now)
+			}
+			if h.running != nil {
+				waits = append(waits, h.running)
+			}
 		}
-		if h.running != nil {
-			waits = append(waits, h.running)
-		}
-	}
-	e.mu.Unlock()
-wait:
-	for _, w := range waits {
-		select {
-		case <-w:
-		case <-ctx.Done():
-			break wait
+		e.mu.Unlock()
+		if len(waits) == 0 || !wait(ctx, waits) {
+			break
 		}
 	}
 	e.mu.Lock()
@@ -151,6 +155,23 @@ wait:
 			Refreshes: h.refreshes, Errors: h.errors}
 	}
 	return out
+}
+
+// wait waits for every channel to close, or for ctx to end (then it returns false).
+func wait(ctx context.Context, chans []chan struct{}) bool {
+	for _, c := range chans {
+		select {
+		case <-c:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// connectionFailed says whether a refresh failed because the host's libvirtd did not answer.
+func connectionFailed(h fleet.Host) bool {
+	return h.Err != nil && errors.Is(h.Err, driver.ErrConnection)
 }
 
 // HostState is what the exporter serves for one host.

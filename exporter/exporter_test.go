@@ -480,3 +480,35 @@ func TestLandingPage(t *testing.T) {
 		t.Error("/metrics lacks the Go and process collectors")
 	}
 }
+
+// TestDaemonBackAtNextScrape: a host that failed for want of a connection is read again at the
+// next scrape, however short the time since, and a success shows at once.
+func TestDaemonBackAtNextScrape(t *testing.T) {
+	var opens, lists atomic.Int32
+	clk := &clock{t: time.Unix(1e9, 0)}
+	e := newExporter(t, fleet.Options{URIs: []string{nodeURI(t)}, Open: func(ctx context.Context, uri string) (driver.Driver, error) {
+		if opens.Add(1) == 1 {
+			return nil, &driver.Error{URI: uri, Class: driver.ErrConnection, Msg: "Failed to connect socket: No such file or directory"}
+		}
+		d, err := driver.Open(ctx, uri, driver.ReadOnly)
+		if err != nil {
+			return nil, err
+		}
+		return calls{d, &lists, nil}, nil
+	}}, exporter.Options{MinInterval: time.Hour, Now: clk.Now})
+	srv := httptest.NewServer(e.Handler())
+	defer srv.Close()
+	if body := scrape(t, srv.URL, ""); !strings.Contains(body, "vmoments_up{uri=\""+nodeURI(t)+"\"} 0") {
+		t.Fatalf("first scrape, daemon away: want up 0:\n%.600s", body)
+	}
+	clk.Add(time.Second)
+	if body := scrape(t, srv.URL, ""); !strings.Contains(body, "vmoments_up{uri=\""+nodeURI(t)+"\"} 1") {
+		t.Errorf("second scrape, daemon back: want up 1:\n%.600s", body)
+	}
+	// Then MinInterval holds again: a host that answers is not read again within it.
+	clk.Add(time.Second)
+	scrape(t, srv.URL, "")
+	if n, l := opens.Load(), lists.Load(); n != 2 || l != 1 {
+		t.Errorf("%d opens and %d domain lists, want 2 and 1", n, l)
+	}
+}

@@ -444,6 +444,9 @@ func commands() []*command {
 			},
 		}, run: runCopy},
 
+		{Cmd: reportCmd, run: runReport},
+		{Cmd: exporterCmd, run: runExporter},
+
 		{Cmd: vsh.Cmd{
 			Name: "completion", Summary: "Print a shell's completion script for vmoments",
 			Desc: "Prints the script that makes bash or zsh complete vmoments' commands, options and the\n" +
