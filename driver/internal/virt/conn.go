@@ -191,8 +191,12 @@ func (d *Driver) Versions(ctx context.Context) (driver.Versions, error) {
 	if err := d.ctxErr(ctx, ""); err != nil {
 		return v, err
 	}
+	s, err := d.conn(false)
+	if err != nil {
+		return v, err
+	}
 	var daemon uint32
-	err = d.retry(ctx, func(s *slot) error {
+	err = d.retry(ctx, s, func(s *slot) error {
 		var err error
 		daemon, err = s.conn.GetLibVersion()
 		return classify(s.conn, err)
@@ -214,11 +218,12 @@ func (d *Driver) Domains(ctx context.Context) ([]driver.DomainInfo, error) {
 	if err := d.ctxErr(ctx, ""); err != nil {
 		return nil, err
 	}
-	var (
-		s    *slot
-		doms []libvirt.Domain
-	)
-	err := d.retry(ctx, func(rs *slot) error {
+	s, err := d.conn(false)
+	if err != nil {
+		return nil, err
+	}
+	var doms []libvirt.Domain
+	err = d.retry(ctx, s, func(rs *slot) error {
 		var err error
 		s = rs
 		doms, err = rs.conn.ListAllDomains(0)
@@ -429,15 +434,11 @@ func (d *Driver) slotOf(old *slot) (p **slot, cur *slot, err error) {
 	return nil, d.write, nil
 }
 
-// retry runs call on the read connection and, when the connection is lost (libvirtd restarted
+// retry runs call on the read connection s and, when the connection is lost (libvirtd restarted
 // since, or during, the call), once more on a new connection, waiting up to ReconnectWait for
 // the daemon (see reconnect). call returns a classified error (classify).
-func (d *Driver) retry(ctx context.Context, call func(s *slot) error) error {
-	s, err := d.conn(false)
-	if err != nil {
-		return err
-	}
-	err = call(s)
+func (d *Driver) retry(ctx context.Context, s *slot, call func(s *slot) error) error {
+	err := call(s)
 	if err == nil || d.opts.Single || load.ClassOf(err) != load.ConnLost || ctx.Err() != nil {
 		return err
 	}
@@ -462,11 +463,12 @@ func (d *Driver) LookupDomain(ctx context.Context, ref string) (*Domain, error) 
 	if err := d.ctxErr(ctx, ref); err != nil {
 		return nil, err
 	}
-	var (
-		s   *slot
-		dom *libvirt.Domain
-	)
-	err := d.retry(ctx, func(rs *slot) error {
+	s, err := d.conn(false)
+	if err != nil {
+		return nil, err
+	}
+	var dom *libvirt.Domain
+	err = d.retry(ctx, s, func(rs *slot) error {
 		var err error
 		s = rs
 		dom, err = lookup(rs.conn, ref)
