@@ -109,11 +109,14 @@ func (e *Exporter) ListenAndServe(ctx context.Context, o ServeOptions) error {
 		return err
 	case <-ctx.Done():
 	}
+	// Scrapes under way get 5 s to finish; then their connections are closed.
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
 	if serr := <-done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		return serr
 	}
-	return err
+	return nil
 }

@@ -221,7 +221,7 @@ func TestWebConfig(t *testing.T) {
 			t.Errorf("ListenAndServe: %v", err)
 		}
 	}()
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	get := func(user, pass string) (int, string) {
 		req, _ := http.NewRequest("GET", "https://"+addr+"/metrics", nil)
 		if user != "" {
