@@ -57,8 +57,8 @@ func runExporter(ctx context.Context, a *app, c *vsh.Parsed) error {
 		if err != nil {
 			return err
 		}
-		if d < time.Second {
-			return vsh.Errorf("invalid --min-interval '%s': want 1s or more", s)
+		if d < 100*time.Millisecond {
+			return vsh.Errorf("invalid --min-interval '%s': want 100ms or more", s)
 		}
 		opts.MinInterval = d
 	}
