@@ -444,6 +444,8 @@ func commands() []*command {
 			},
 		}, run: runCopy},
 
+		{Cmd: reportCmd, run: runReport},
+		{Cmd: exporterCmd, run: runExporter},
 		{Cmd: pruneCmd, run: runPrune},
 
 		{Cmd: vsh.Cmd{

@@ -31,14 +31,19 @@
 // echo, cd, pwd, quit, exit, connect and help are virsh's, and so are the hidden complete and
 // self-test. A command line exits with the status of its last command; the shell exits 0.
 //
+//	vmoments report [--connect URI]... [PATTERN...]    every domain of many hosts, in one table
+//	vmoments exporter [--listen ADDR] [--connect URI]...  the same as Prometheus metrics
+//
 // The code: commands.go is the command table (each command's options, help and run function);
 // each command lives in the file named after it (list.go, current.go, info.go, dumpxml.go,
 // parent.go, snapshot_create.go, checkpoint_create.go, snapshot_edit.go with edit.go,
-// snapshot_revert.go, delete.go, validate.go, export.go, import.go, copy.go, help.go, echo.go,
-// cd.go, quit.go, connect.go, complete.go, completion.go; change.go and xmlbuf.go hold what the
+// snapshot_revert.go, delete.go, validate.go, export.go, import.go, copy.go, report.go,
+// exporter.go, help.go, echo.go, cd.go, quit.go, connect.go, complete.go, completion.go;
+// change.go and xmlbuf.go hold what the
 // changing ones share); app.go parses and dispatches with internal/vsh, virsh's parser;
 // shell.go reads the commands of standard input; globals.go does what -d, -l, -e, -k and -K
-// ask; internal/vshfmt draws virsh's tables and trees.
+// ask; internal/vshfmt draws virsh's tables and trees. report and exporter read many hosts at
+// once (packages fleet and exporter; REPORT.md).
 //
 // # Where vmoments differs from virsh
 //

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -76,7 +77,7 @@ func (a *app) shell() int {
 		}
 		r = tr
 	} else {
-		r = newPlainReader(a.stdin, a.stdout)
+		r = newPlainReader(a.stdin, a.stdout, echoWidth(a.env))
 	}
 	defer r.close()
 	defer func() { a.history.save(a) }()
@@ -141,6 +142,9 @@ func (a *app) dieBySIGINT() {
 type plainReader struct {
 	out   io.Writer
 	lines chan lineOrEOF
+	// scroll is readline's screen width when it echoes in horizontal-scroll mode, 0 when it
+	// echoes the line as it is (see echoWidth).
+	scroll int
 }
 
 type lineOrEOF struct {
@@ -148,8 +152,8 @@ type lineOrEOF struct {
 	eof  bool
 }
 
-func newPlainReader(in io.Reader, out io.Writer) *plainReader {
-	r := &plainReader{out: out, lines: make(chan lineOrEOF)}
+func newPlainReader(in io.Reader, out io.Writer, scroll int) *plainReader {
+	r := &plainReader{out: out, lines: make(chan lineOrEOF), scroll: scroll}
 	go r.feed(bufio.NewReader(in))
 	return r
 }
@@ -184,7 +188,7 @@ func (r *plainReader) readLine(ctx context.Context, prompt string) (string, erro
 		if !ok || l.eof {
 			return "", io.EOF
 		}
-		io.WriteString(r.out, l.line+"\n") // readline echoes what it read
+		io.WriteString(r.out, echoLine(prompt, l.line, r.scroll)) // readline echoes what it read
 		return l.line, nil
 	case <-ctx.Done():
 		io.WriteString(r.out, "\n")
@@ -193,6 +197,36 @@ func (r *plainReader) readLine(ctx context.Context, prompt string) (string, erro
 }
 
 func (r *plainReader) close() {}
+
+// echoWidth is the screen width readline echoes a line that does not come from a terminal
+// with, in its horizontal-scroll mode, which it uses on a terminal type that cannot move the
+// cursor up: TERM unset, empty or "dumb". The width is $COLUMNS, else terminfo's 80 for dumb.
+// It is 0 for any other TERM: readline then echoes the line whole.
+func echoWidth(env func(string) (string, bool)) int {
+	if term, _ := env("TERM"); term != "" && term != "dumb" {
+		return 0
+	}
+	if c, ok := env("COLUMNS"); ok {
+		if n, err := strconv.Atoi(c); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 80
+}
+
+// echoLine is what readline writes after the prompt for a line it read at once (one redisplay,
+// the cursor at the end): the line and a newline, or in horizontal-scroll mode with width
+// columns, when the cursor would stand past width-2, a carriage return and the last two
+// thirds of the screen of prompt and line, its first character replaced by '<' (readline's
+// display.c: the left margin is the cursor position less 2*(width/3)). Positions are bytes.
+func echoLine(prompt, line string, width int) string {
+	all := prompt + line
+	if width <= 0 || len(all) <= width-2 {
+		return line + "\n"
+	}
+	lmargin := max(len(all)-2*(width/3), 0)
+	return "\r<" + all[lmargin+1:] + "\n"
+}
 
 // terminalReader reads lines from a terminal, edited and with the shell's history.
 type terminalReader struct {

@@ -61,6 +61,10 @@ type Opt struct {
 	Help   string
 	// Extension marks an option vmoments adds to virsh's command ("[vmoments]" in the help).
 	Extension bool
+	// Repeat lets an OptionOnly String option be given any number of times, each value kept
+	// in order (Parsed.List); virsh has no such option, vmoments' own commands do (report
+	// --connect A --connect B).
+	Repeat bool
 }
 
 // Example is a command line and what it does, shown by the help.
@@ -126,6 +130,8 @@ func Check(cmds []*Cmd) error {
 				if err := checkAlias(c, i); err != nil {
 					return err
 				}
+			case o.Repeat && (o.Kind != String || !o.OptionOnly):
+				return fmt.Errorf("command %q: option %q: only an option-only string option can repeat", c.Name, o.Name)
 			}
 			opts[o.Name] = true
 			if o.Kind == Bool || (o.Kind == String && !o.OptionOnly) {

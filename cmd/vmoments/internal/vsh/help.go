@@ -56,6 +56,9 @@ func (o *Opt) synopsis(shortopt bool) string {
 	case Bool:
 		return "[--" + o.Name + "]"
 	case String:
+		if o.Repeat {
+			return "[--" + o.Name + " <string>]..."
+		}
 		return "[--" + o.Name + " <string>]"
 	case Argv:
 		switch {

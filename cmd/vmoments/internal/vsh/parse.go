@@ -13,10 +13,12 @@ type Parsed struct {
 	set  map[string]bool
 	// argv holds the words of the Argv option, in order.
 	argv []string
+	// lists holds the values of the Repeat options, in order.
+	lists map[string][]string
 }
 
 func newParsed(c *Cmd) *Parsed {
-	return &Parsed{Cmd: c, vals: map[string]string{}, set: map[string]bool{}}
+	return &Parsed{Cmd: c, vals: map[string]string{}, set: map[string]bool{}, lists: map[string][]string{}}
 }
 
 // Has reports whether the option was given (a Bool set, a value given, an Argv word given).
@@ -30,6 +32,9 @@ func (p *Parsed) Value(name string) (string, bool) {
 
 // Argv returns the words of the Argv option, in order.
 func (p *Parsed) Argv() []string { return p.argv }
+
+// List returns every value of a Repeat option, in the order given.
+func (p *Parsed) List(name string) []string { return p.lists[name] }
 
 // Values returns a copy of the values of the String and Data options given.
 func (p *Parsed) Values() map[string]string { return maps.Clone(p.vals) }
@@ -208,7 +213,7 @@ func (st *cmdState) option(word string, tk Tokenizer) error {
 	}
 	bit := uint64(1) << idx
 	opt := &c.Opts[idx]
-	if st.seen&bit != 0 && opt.Kind != Argv {
+	if st.seen&bit != 0 && opt.Kind != Argv && !opt.Repeat {
 		return Errorf("option --%s already seen", name)
 	}
 	st.seen |= bit
@@ -234,6 +239,9 @@ func (st *cmdState) option(word string, tk Tokenizer) error {
 	}
 	st.needArg &^= bit
 	st.p.vals[opt.Name] = val
+	if opt.Repeat {
+		st.p.lists[opt.Name] = append(st.p.lists[opt.Name], val)
+	}
 	return nil
 }
 
