@@ -426,3 +426,111 @@ func TestPruneUnforeseenRefusal(t *testing.T) {
 	}
 	g.WantCheckpoints(map[string]string{"c1": ""})
 }
+
+// TestPruneHosts: one prune over two libvirtds, qemu:///system and a private one over TCP, as
+// report reads them: the pattern selects the test's guests on both, one plan covers them, and
+// each ends with what its plan keeps, re-linked as libvirt does.
+func TestPruneHosts(t *testing.T) {
+	bin := buildCLI(t)
+	d := qemutest.StartDaemon(t)
+	guests := []*qemutest.Guest{
+		qemutest.Connect(t, systemURI).NewGuest(t, group, "prunehosts"),
+		d.Connect(t).NewGuest(t, group, "prunehosts"),
+	}
+	end := time.Now().Add(-time.Hour).Truncate(time.Second)
+	trees := make([]tree, len(guests))
+	for i, g := range guests {
+		trees[i] = genTree(true, treeShape{N: 60, Roots: 2, Branch: 0.2, Offline: 0.5, Seed: uint64(40 + i)})
+		spreadTimes(&trees[i], end, uint64(40+i))
+		redefine(g, trees[i])
+	}
+	pattern := "vmoments-test-" + group + "-" + strconv.Itoa(os.Getpid()) + "-prunehosts-*"
+	r := runCLI(t, cliEnv(), bin, "prune", "--connect", systemURI, "--connect", d.URI, pattern,
+		"--snapshots", "--keep-last", "5", "--keep-monthly", "6", "--metadata", "--yes", "--json")
+	if r.rc != 0 {
+		t.Fatalf("prune: exit %d\n%s", r.rc, r.stderr)
+	}
+	var got pruneResult
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Plans) != 2 || got.Plans[0].Domain != guests[0].Name || got.Plans[1].Domain != guests[1].Name {
+		t.Fatalf("plans for %d domains (%+v), want the two guests, system's first", len(got.Plans), got.Plans)
+	}
+	p := policy.Policy{Last: 5, Monthly: 6, Location: time.UTC}
+	for i, g := range guests {
+		l := momentlist.New(conf.Snapshot)
+		var defs []*conf.Def
+		for _, n := range trees[i].Nodes {
+			defs = append(defs, &conf.Def{Kind: conf.Snapshot, Name: n.Name, Parent: n.Parent, Created: n.Created, HasCreated: true, State: n.State})
+		}
+		if err := l.Load(defs, trees[i].Current); err != nil {
+			t.Fatal(err)
+		}
+		want, err := policy.Plan(l, p, time.Now(), policy.Deletion{MetadataOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// As sets: the order of siblings, and so the leaves-first order, is the tree's as each
+		// list was built (libvirt's hash order on the daemon's side).
+		if a, b := slices.Sorted(slices.Values(got.Plans[i].Delete)), slices.Sorted(slices.Values(want.Delete)); !slices.Equal(a, b) {
+			t.Errorf("%s: the program deletes %d (%v...), the test's plan %d (%v...)", g.Name, len(a), head(a), len(b), head(b))
+		}
+		if gotTree, wantTree := g.SnapshotTree(), listTree(afterPlan(t, l, want)); !gotTree.Equal(wantTree) {
+			t.Errorf("%s after prune:\n%s", g.Name, gotTree.Diff(wantTree))
+		}
+	}
+	t.Logf("pruned %d snapshots on two hosts; %d kept", got.Summary.Deleted, got.Summary.Keep)
+}
+
+// TestPruneForeseenRefusals: on a running guest whose disks moved to overlays (external
+// snapshots after internal ones), the plan keeps what libvirt would refuse, with libvirt's
+// words, and deletes nothing libvirt refuses: each refusal is then asked of libvirt itself and
+// must be the one the plan gave.
+func TestPruneForeseenRefusals(t *testing.T) {
+	bin := buildCLI(t)
+	g := qemutest.Connect(t, systemURI).NewGuest(t, group, "pruneforeseen")
+	g.Start()
+	ext := []qemutest.Disk{{Name: "vda", Mode: "external"}, {Name: "vdb", Mode: "external"}}
+	g.Snapshot("s1", 0)
+	g.Snapshot("s2", 0)
+	g.Snapshot("e1", driver.SnapshotCreateDiskOnly, ext...)
+	g.Snapshot("e2", driver.SnapshotCreateDiskOnly, ext...)
+	g.Snapshot("e3", driver.SnapshotCreateDiskOnly, ext...)
+	r := runCLI(t, cliEnv(), bin, "-c", systemURI, "prune", g.Name, "--snapshots", "--keep-last", "1", "--dry-run", "--json")
+	if r.rc != 0 {
+		t.Fatalf("prune: exit %d\n%s", r.rc, r.stderr)
+	}
+	var got pruneResult
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	refused := map[string]string{}
+	for _, m := range got.Plans[0].Moments {
+		for _, why := range m.Reasons {
+			if why.Reason == "refused" {
+				refused[m.Name] = strings.TrimPrefix(why.Text, "libvirt refuses: ")
+			}
+		}
+	}
+	// e2 can go (its parent e1 is external); s1, s2 (their images are not the ones the guest
+	// uses now) and e1 (its parent s2 is internal) cannot.
+	if want := []string{"e2"}; !slices.Equal(got.Plans[0].Delete, want) {
+		t.Errorf("the plan deletes %v, want %v", got.Plans[0].Delete, want)
+	}
+	for _, n := range []string{"s1", "s2", "e1"} {
+		err := g.TryDeleteSnapshot(n, 0)
+		le, ok := qemutest.AsLibvirtError(err)
+		if !ok || refused[n] == "" || !strings.HasSuffix(le.Message, refused[n]) {
+			t.Errorf("%s: the plan foresaw %q, libvirt says %v", n, refused[n], err)
+		} else {
+			t.Logf("%s: foreseen and refused: %s", n, le.Message)
+		}
+	}
+	g.WantSnapshots(map[string]string{"s1": "", "s2": "s1", "e1": "s2", "e2": "e1", "e3": "e2"}, "e3")
+	r = runCLI(t, cliEnv(), bin, "-c", systemURI, "prune", g.Name, "--snapshots", "--keep-last", "1", "--yes")
+	if r.rc != 0 || !strings.Contains(r.stdout, "Deleted 1 of 5 moments in 1 domain; 4 kept.\n") {
+		t.Errorf("prune: exit %d\n%s%s", r.rc, r.stdout, r.stderr)
+	}
+	g.WantSnapshots(map[string]string{"s1": "", "s2": "s1", "e1": "s2", "e3": "e1"}, "e3")
+}

@@ -8,12 +8,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vmoments/vmoments/cmd/vmoments/internal/vsh"
 	"github.com/vmoments/vmoments/cmd/vmoments/internal/vshfmt"
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
+	"github.com/vmoments/vmoments/fleet"
 	"github.com/vmoments/vmoments/momentlist"
 	"github.com/vmoments/vmoments/policy"
 )
@@ -58,7 +60,7 @@ var pruneCmd = vsh.Cmd{
 		"    which then says what was deleted, what failed (libvirt's reason) and what was not; run it again\n" +
 		"    to go on. Ctrl-C stops after the delete in flight. On a terminal the plan is shown and\n" +
 		"    confirmation asked; otherwise --yes is required. A policy without any --keep option is refused.",
-	Opts: []vsh.Opt{
+	Opts: opts(fleetOpts, []vsh.Opt{
 		{Name: "snapshots", Kind: vsh.Bool, Help: "only the snapshots"},
 		{Name: "checkpoints", Kind: vsh.Bool, Help: "only the checkpoints"},
 		{Name: "match", Kind: vsh.String, OptionOnly: true, Help: "only moments whose names match this regular expression are candidates"},
@@ -73,12 +75,14 @@ var pruneCmd = vsh.Cmd{
 		{Name: "dry-run", Kind: vsh.Bool, Help: "print the plan, delete nothing"},
 		{Name: "yes", Kind: vsh.Bool, Help: "delete without asking (required when standard input is not a terminal)"},
 		{Name: "json", Kind: vsh.Bool, Help: "print the plan and the result as JSON (JSON.md, \"prune\")"},
-		{Name: "domain", Kind: vsh.Argv, Optional: true, Help: "the domains to prune (name, ID or UUID); none: every domain of the connection"},
-	},
+		patternOpt,
+	}),
+	NoConnect: true, // the connections are prune's own: --connect, --hosts, else -c (as report)
 	Examples: []vsh.Example{
 		{Line: "vmoments prune guest --keep-daily 7 --keep-weekly 4 --dry-run", What: "what a week of dailies and four weeklies would delete"},
 		{Line: "vmoments prune guest --checkpoints --keep-last 10 --yes", What: "all but the 10 newest checkpoints (the backup's starting points stay)"},
 		{Line: "vmoments prune --match '^nightly-' --keep-within 30d --keep-monthly 12", What: "every domain's nightly snapshots: a month of them, then one a month for a year"},
+		{Line: "vmoments prune --hosts /etc/vmoments/hosts 'web-*' --checkpoints --keep-daily 14 --dry-run", What: "one plan for the web domains of every host"},
 		{Line: "vmoments prune guest --keep-last 3 --metadata --yes", What: "forget all but 3 in libvirt's metadata, leaving the disks alone"},
 		{Line: "vmoments prune guest --keep-last 5 --dry-run --json | jq '.plans[].moments[] | select(.action==\"delete\") | .name'", What: "the names a prune would delete"},
 	},
@@ -200,15 +204,10 @@ func runPrune(ctx context.Context, a *app, c *vsh.Parsed) error {
 		return err
 	}
 	run := &pruneRun{opts: o, now: pruneNow(), uris: 1}
-	doms, err := a.pruneDomains(ctx, c)
+	closeAll, err := a.pruneTargets(ctx, c, run)
+	defer closeAll()
 	if err != nil {
 		return err
-	}
-	for _, d := range doms {
-		if err := run.plan(ctx, d); err != nil {
-			return err
-		}
-		run.domains = append(run.domains, d)
 	}
 	if !o.json {
 		a.printPrunePlan(run)
@@ -245,44 +244,174 @@ func runPrune(ctx context.Context, a *app, c *vsh.Parsed) error {
 	return run.outcome(ctx)
 }
 
-// pruneDomains looks up the domains to prune on the connection: those named, in order, or every
-// domain, by name.
-func (a *app) pruneDomains(ctx context.Context, c *vsh.Parsed) ([]*pruneDomain, error) {
-	infos, err := a.drv.Domains(ctx)
+// pruneTargets opens the run's connections (every --connect, the --hosts file's, else the one
+// the other commands use; a connection the app has open already is used as it is), selects the
+// domains the patterns name on each (fleet's patterns: globs or /regular expressions/; none
+// selects every domain) and plans them, up to --parallel hosts at once. A connection that
+// cannot be opened or listed is a domain entry with the error, as a host row of report is. It
+// returns the function that closes the connections it opened.
+func (a *app) pruneTargets(ctx context.Context, c *vsh.Parsed, run *pruneRun) (func(), error) {
+	uris, err := a.fleetURIs(ctx, c)
 	if err != nil {
-		return nil, libvirtErr(err)
+		return func() {}, err
 	}
-	state := map[string]driver.DomainState{}
-	for _, in := range infos {
-		state[in.UUID] = in.State
-	}
-	refs := c.Argv()
-	if len(refs) == 0 {
-		for _, in := range infos {
-			refs = append(refs, in.UUID)
+	uris = slices.Compact(uris) // neighbours only; a later repeat is dropped below
+	var seen []string
+	for _, u := range uris {
+		if !slices.Contains(seen, u) {
+			seen = append(seen, u)
 		}
+	}
+	uris = seen
+	var pats []fleet.Pattern
+	for _, s := range c.Argv() {
+		p, err := fleet.ParsePattern(s)
+		if err != nil {
+			return func() {}, vsh.Errorf("%v", err)
+		}
+		pats = append(pats, p)
+	}
+	parallel := 8
+	if s, ok := c.Value("parallel"); ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return func() {}, vsh.Errorf("invalid --parallel '%s': want a number of hosts, 1 or more", s)
+		}
+		parallel = n
+	}
+	run.uris = len(uris)
+	type hostPlan struct {
+		doms    []*pruneDomain
+		matched []bool
+		drv     driver.Driver
+		err     error
+	}
+	hosts := make([]hostPlan, len(uris))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, uri := range uris {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			h := &hosts[i]
+			h.matched = make([]bool, len(pats))
+			h.doms, h.drv, h.err = a.pruneHost(ctx, uri, pats, h.matched, run)
+		}()
+	}
+	wg.Wait()
+	closeAll := func() {
+		for _, h := range hosts {
+			if h.drv != nil && h.drv != a.drv {
+				h.drv.Close()
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return closeAll, err
+	}
+	failed := false
+	for _, h := range hosts {
+		if h.err != nil {
+			return closeAll, h.err
+		}
+		run.domains = append(run.domains, h.doms...)
+		failed = failed || len(h.doms) == 1 && h.doms[0].name == ""
+	}
+	if !failed {
+		for j, p := range pats {
+			if !slices.ContainsFunc(hosts, func(h hostPlan) bool { return h.matched[j] }) {
+				where := "on " + uris[0]
+				if len(uris) > 1 {
+					where = fmt.Sprintf("on any of the %d connections", len(uris))
+				}
+				return closeAll, vsh.Errorf("no domain %s matches '%s'", where, p)
+			}
+		}
+	}
+	return closeAll, nil
+}
+
+// pruneHost opens one connection, selects its domains and plans them; matched records which
+// patterns selected a domain. The only error returned is the run's end (Ctrl-C); the
+// connection's own failure is a domain entry without a name.
+func (a *app) pruneHost(ctx context.Context, uri string, pats []fleet.Pattern, matched []bool, run *pruneRun) ([]*pruneDomain, driver.Driver, error) {
+	hostFailed := func(err error) ([]*pruneDomain, error) {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return []*pruneDomain{{uri: uri, err: errors.New(libvirtMessage(err))}}, nil
+	}
+	drv := a.drv
+	if drv == nil || drv.URI() != uri {
+		var err error
+		mode := driver.ReadWrite
+		if a.g.Readonly {
+			mode = driver.ReadOnly // -r: a dry run reads; a delete gets libvirt's refusal
+		}
+		if drv, err = a.open(ctx, uri, mode); err != nil {
+			doms, err := hostFailed(err)
+			return doms, nil, err
+		}
+	}
+	infos, err := drv.Domains(ctx)
+	if err != nil {
+		doms, err := hostFailed(err)
+		return doms, drv, err
 	}
 	var out []*pruneDomain
-	seen := map[string]bool{}
-	for _, ref := range refs {
-		if ref == "" {
-			return nil, emptyOption("domain")
-		}
-		dom, err := a.drv.Domain(ctx, ref)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, err
+	for _, in := range infos {
+		sel := len(pats) == 0
+		for j, p := range pats {
+			if p.Match(in.Name) {
+				sel, matched[j] = true, true
 			}
-			return nil, &vsh.Error{Lines: []string{"failed to get domain '" + ref + "'"}, Err: err}
 		}
-		if seen[dom.UUID()] {
+		if !sel {
 			continue
 		}
-		seen[dom.UUID()] = true
-		out = append(out, &pruneDomain{uri: a.drv.URI(), name: dom.Name(), uuid: dom.UUID(), dom: dom,
-			how: deletionFor(a.drv, state[dom.UUID()], nil)})
+		d := &pruneDomain{uri: uri, name: in.Name, uuid: in.UUID}
+		dom, err := drv.Domain(ctx, in.UUID)
+		switch {
+		case ctx.Err() != nil:
+			return nil, drv, ctx.Err()
+		case errors.Is(err, driver.ErrDomainNotFound):
+			continue // undefined since it was listed
+		case err != nil:
+			d.err = errors.New(libvirtMessage(err))
+			out = append(out, d)
+			continue
+		}
+		d.dom = dom
+		d.how = deletionFor(drv, in.State, nil)
+		if sr, ok := dom.(driver.StorageReader); ok {
+			// The domain's state now and the images its disks use, for libvirt's refusals.
+			if st, err := sr.Storage(ctx); err == nil {
+				state := st.State
+				if state == driver.DomainNoState {
+					state = in.State
+				}
+				d.how = deletionFor(drv, state, diskSources(st))
+			}
+		}
+		if err := run.plan(ctx, d); err != nil {
+			return nil, drv, err
+		}
+		out = append(out, d)
 	}
-	return out, nil
+	return out, drv, nil
+}
+
+// diskSources are the images of a domain's file and block disks, by target.
+func diskSources(st *driver.Storage) map[string]string {
+	out := map[string]string{}
+	for _, d := range st.Disks {
+		if d.Source != "" && (d.Type == "file" || d.Type == "block") {
+			out[d.Target] = d.Source
+		}
+	}
+	return out
 }
 
 // deletionFor is how prune's deletes go on a domain of drv in state st whose disks use the
@@ -437,9 +566,23 @@ func (run *pruneRun) recheck(ctx context.Context, d *pruneDomain, k *pruneKind) 
 	return nil
 }
 
+// domainCount is the number of domains selected (a connection that failed is none).
+func (run *pruneRun) domainCount() int {
+	n := 0
+	for _, d := range run.domains {
+		if d.name != "" {
+			n++
+		}
+	}
+	return n
+}
+
 // where names a domain in the run's messages: "guest", or "guest on URI" when the run has
 // several connections.
 func (run *pruneRun) where(d *pruneDomain) string {
+	if d.name == "" {
+		return d.uri // the connection itself failed
+	}
 	if run.uris > 1 {
 		return d.name + " on " + d.uri
 	}
@@ -475,7 +618,9 @@ func (run *pruneRun) planErrors() error {
 	n := 0
 	for _, d := range run.domains {
 		if d.err != nil {
-			if n++; n == 1 {
+			if n++; n == 1 && d.name == "" {
+				first = fmt.Sprintf("the connection %s: %v", d.uri, d.err)
+			} else if n == 1 {
 				first = fmt.Sprintf("domain '%s': %v", d.name, d.err)
 			}
 			continue
@@ -585,7 +730,8 @@ func (a *app) printPruneOutcome(run *pruneRun, planned int) {
 			}
 		}
 	}
-	doms := fmt.Sprintf("%d %s", len(run.domains), plural(len(run.domains), "domain", "domains"))
+	nd := run.domainCount()
+	doms := fmt.Sprintf("%d %s", nd, plural(nd, "domain", "domains"))
 	switch {
 	case !run.started && planned == 0:
 		a.printf("Nothing to delete: %d %s in %s, all kept.\n", moments, plural(moments, "moment", "moments"), doms)
@@ -737,7 +883,7 @@ func (run *pruneRun) json() pruneJSON {
 		s := p.Match.String()
 		j.Policy.Match = &s
 	}
-	j.Summary.Domains = len(run.domains)
+	j.Summary.Domains = run.domainCount()
 	for _, d := range run.domains {
 		if d.err != nil {
 			msg := d.err.Error()

@@ -117,6 +117,12 @@ var pruneHooks sync.Mutex
 // terminal when tty is set; the run's context ctx (nil: background).
 func runPruneWith(t *testing.T, ctx context.Context, drv driver.Driver, stdin string, tty bool, args ...string) result {
 	t.Helper()
+	return runPruneOpen(t, ctx, func(string) (driver.Driver, error) { return drv, nil }, stdin, tty, args...)
+}
+
+// runPruneOpen is runPruneWith with the connections open opens.
+func runPruneOpen(t *testing.T, ctx context.Context, open func(uri string) (driver.Driver, error), stdin string, tty bool, args ...string) result {
+	t.Helper()
 	pruneHooks.Lock()
 	defer pruneHooks.Unlock()
 	saved := pruneNow
@@ -129,7 +135,7 @@ func runPruneWith(t *testing.T, ctx context.Context, drv driver.Driver, stdin st
 	if ctx != nil {
 		a.ctx = ctx
 	}
-	a.open = func(context.Context, string, driver.Mode) (driver.Driver, error) { return drv, nil }
+	a.open = func(_ context.Context, uri string, _ driver.Mode) (driver.Driver, error) { return open(uri) }
 	a.probe = func(context.Context, string, driver.Mode) (string, error) { return "memory:///prune", nil }
 	rc := a.main(append([]string{"-q", "-c", "memory:///prune"}, args...))
 	return result{out.String(), errb.String(), rc}
@@ -575,7 +581,9 @@ func TestPruneOptionErrors(t *testing.T) {
 		{[]string{"prune", "web", "--keep-last", "1", "--snapshots", "--checkpoints"}, "error: Options --snapshots and --checkpoints are mutually exclusive\n"},
 		{[]string{"prune", "web", "--keep-last", "1", "--dry-run", "--yes"}, "error: Options --dry-run and --yes are mutually exclusive\n"},
 		{[]string{"prune", "web", "--keep-last", "1", "--json"}, "error: prune --json asks no confirmation: give --yes to delete, or --dry-run for the plan\n"},
-		{[]string{"prune", "nosuch", "--keep-last", "1", "--yes"}, "error: failed to get domain 'nosuch'\n"},
+		{[]string{"prune", "nosuch", "--keep-last", "1", "--yes"}, "error: no domain on memory:///prune matches 'nosuch'\n"},
+		{[]string{"prune", "web", "/[/", "--keep-last", "1", "--yes"}, "error: domain pattern \"/[/\": error parsing regexp: missing closing ]: `[`\n"},
+		{[]string{"prune", "web", "--keep-last", "1", "--yes", "--parallel", "0"}, "error: invalid --parallel '0': want a number of hosts, 1 or more\n"},
 	} {
 		r := runPruneWith(t, nil, openMemory(t, srv), "", true, tc.args...)
 		if r.rc != 1 || r.stdout != "" || r.stderr != tc.err {
@@ -607,7 +615,7 @@ func TestPrunePlanErrors(t *testing.T) {
 		CheckpointDelete: driver.DeleteChildren | driver.DeleteChildrenOnly | driver.DeleteMetadataOnly, MixedKinds: true, InactiveCheckpoints: true}
 	drv := &capsDriver{Driver: openMemory(t, srv), caps: caps}
 	r := runPruneWith(t, nil, drv, "", false, "prune", "web", "--keep-last", "2", "--metadata", "--yes")
-	wantErr := "error: prune could not plan the snapshots of domain 'web': the driver of " + drv.URI() +
+	wantErr := "error: prune could not plan the snapshots of domain 'web': the driver of memory:///prune" +
 		" does not delete snapshots with --metadata; nothing of it was deleted\n"
 	if r.rc != 1 || r.stderr != wantErr || !strings.Contains(r.stdout, "web snapshots: cannot plan: the driver of") ||
 		!strings.HasSuffix(r.stdout, "Deleted 4 of 6 moments in 1 domain; 2 kept.\n") {
@@ -640,3 +648,43 @@ type capsDomain struct {
 }
 
 func (d *capsDomain) Driver() driver.Driver { return d.drv }
+
+// TestPruneHosts: one plan and one summary over the domains the pattern selects on several
+// connections; a connection that cannot be opened is an entry of its own and makes the exit
+// status 1, the others are pruned.
+func TestPruneHosts(t *testing.T) {
+	srvA, srvB := pruneFixture(t), pruneFixture(t)
+	open := func(uri string) (driver.Driver, error) {
+		switch uri {
+		case "memory:///a":
+			return srvA.Open(driver.ReadWrite), nil
+		case "memory:///b":
+			return srvB.Open(driver.ReadWrite), nil
+		}
+		return nil, &driver.Error{URI: uri, Msg: "Failed to connect socket to '/run/down': No such file or directory", Class: driver.ErrConnection}
+	}
+	r := runPruneOpen(t, nil, open, "", false, "prune", "--connect", "memory:///a", "--connect", "memory:///down", "--connect", "memory:///b",
+		"w*", "--snapshots", "--keep-last", "2", "--yes")
+	for _, want := range []string{
+		"\nweb on memory:///a snapshots: 11, keep 2, delete 9\n",
+		"\nmemory:///down: cannot plan: Failed to connect socket to '/run/down': No such file or directory\n",
+		"\nweb on memory:///b snapshots: 11, keep 2, delete 9\n",
+		"Deleted snapshot n01 of web on memory:///a\nDeleted snapshot manual of web on memory:///b\n",
+		"Deleted 18 of 22 moments in 2 domains; 4 kept.\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if r.rc != 1 || r.stderr != "error: prune could not plan the connection memory:///down: Failed to connect socket to '/run/down': No such file or directory; nothing of it was deleted\n" {
+		t.Errorf("rc %d, stderr %q", r.rc, r.stderr)
+	}
+	for _, srv := range []*memory.Server{srvA, srvB} {
+		if got := pruneLeft(t, srv, "web", conf.Snapshot); !slices.Equal(got, []string{"n09", "n10"}) {
+			t.Errorf("left %v, want n09 n10", got)
+		}
+		if got := pruneLeft(t, srv, "db", conf.Checkpoint); len(got) != 4 {
+			t.Errorf("db, which the pattern leaves out, lost checkpoints: %v", got)
+		}
+	}
+}
