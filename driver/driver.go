@@ -224,6 +224,11 @@ type Capabilities struct {
 	MixedKinds bool
 	// InactiveCheckpoints says checkpoints can be redefined on a domain that is not running.
 	InactiveCheckpoints bool
+	// DiskImages says the driver's moments live in disk images it works on (libvirt's QEMU
+	// driver): a delete or a revert does disk work, and QEMU's refusals of that work apply
+	// (docs/libvirt.md §2, §3: an external snapshot with an internal parent, a checkpoint of a
+	// shut-off guest, ...). libvirt's test driver and driver/memory keep metadata only.
+	DiskImages bool
 }
 
 // Reader is the reading half of a domain: its moments as libvirt has them, loaded once and

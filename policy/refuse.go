@@ -46,20 +46,16 @@ type Deletion struct {
 	// Sources are the images the domain's disks use now, by target (the active image of each
 	// disk's chain: "vda" -> "/var/lib/libvirt/images/guest/vda.qcow2"); nil when not known.
 	Sources map[string]string
-	// TestDriver: the domain is on libvirt's test driver.
-	TestDriver bool
+	// NoDiskWork: the driver keeps metadata only and does no disk work on a delete (libvirt's
+	// test driver, driver/memory: driver.Capabilities.DiskImages false), so none of QEMU's
+	// refusals below apply.
+	NoDiskWork bool
 }
 
 // refusal returns libvirt's message if it would refuse to delete m from l now, else "".
 func (how Deletion) refusal(l *momentlist.List, m *momentlist.Moment) string {
 	d := m.Def()
-	if how.TestDriver {
-		if l.Kind() == conf.Snapshot && how.MetadataOnly {
-			return "unsupported flags (0x2) in function testDomainSnapshotDelete"
-		}
-		return ""
-	}
-	if how.MetadataOnly {
+	if how.NoDiskWork || how.MetadataOnly {
 		return ""
 	}
 	if l.Kind() == conf.Checkpoint {

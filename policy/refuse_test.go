@@ -86,16 +86,18 @@ func TestRefusals(t *testing.T) {
 			want:   "e2: last 1/1; current; current for vda, vdb\ne1: delete\nkeep-i1: not matched\norder: e1\n",
 		},
 		{
-			name: "the test driver refuses metadata-only snapshot deletes", kind: conf.Snapshot, current: "s2",
-			ms:   []mom{{name: "s1", disks: both("internal")}, {name: "s2", parent: "s1", disks: both("internal")}},
-			how:  Deletion{MetadataOnly: true, TestDriver: true},
-			want: "s2: last 1/1; current; current for vda, vdb\ns1: libvirt refuses: unsupported flags (0x2) in function testDomainSnapshotDelete\norder: \n",
+			name: "a driver without disk work deletes checkpoints of a shut-off domain", kind: conf.Checkpoint, current: "c2",
+			ms:   []mom{{name: "c1", disks: both("bitmap")}, {name: "c2", parent: "c1", disks: both("bitmap")}},
+			how:  Deletion{NoDiskWork: true},
+			want: "c2: last 1/1; current; current for vda, vdb\nc1: delete\norder: c1\n",
 		},
 		{
-			name: "the test driver deletes checkpoints of any domain", kind: conf.Checkpoint, current: "c2",
-			ms:   []mom{{name: "c1", disks: both("bitmap")}, {name: "c2", parent: "c1", disks: both("bitmap")}},
-			how:  Deletion{TestDriver: true},
-			want: "c2: last 1/1; current; current for vda, vdb\nc1: delete\norder: c1\n",
+			name: "a driver without disk work deletes an external snapshot with an internal parent", kind: conf.Snapshot, current: "e2",
+			ms: []mom{{name: "i1", disks: both("internal")}, {name: "e1", parent: "i1", disks: both("external")},
+				{name: "e2", parent: "e1", disks: both("external")}},
+			policy: Policy{Match: regexp.MustCompile(`^e`)},
+			how:    Deletion{NoDiskWork: true},
+			want:   "e2: last 1/1; current; current for vda, vdb\ne1: delete\ni1: not matched\norder: e1\n",
 		},
 	}
 	for _, tc := range tests {

@@ -422,7 +422,7 @@ func deletionFor(drv driver.Driver, st driver.DomainState, sources map[string]st
 	case driver.DomainRunning, driver.DomainBlocked, driver.DomainPaused, driver.DomainShutdown, driver.DomainPMSuspended:
 		active = true
 	}
-	return policy.Deletion{Active: active, Sources: sources, TestDriver: isTestURI(drv.URI())}
+	return policy.Deletion{Active: active, Sources: sources, NoDiskWork: !drv.Capabilities().DiskImages}
 }
 
 // plan loads and plans the domain's lists of the kinds asked for. A domain whose lists cannot
@@ -437,7 +437,7 @@ func (run *pruneRun) plan(ctx context.Context, d *pruneDomain) error {
 	for _, kind := range run.opts.kinds {
 		k := &pruneKind{kind: kind}
 		d.plans = append(d.plans, k)
-		if !caps.CanDelete(kind, run.opts.flags) && !d.how.TestDriver {
+		if !caps.CanDelete(kind, run.opts.flags) {
 			k.err = fmt.Errorf("the driver of %s does not delete %ss with --metadata", d.uri, kind)
 			continue
 		}

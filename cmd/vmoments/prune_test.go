@@ -59,7 +59,12 @@ func pruneFixture(t *testing.T) *memory.Server {
 		dbCps = append(dbCps, fmt.Sprintf(`<domaincheckpoint><name>d%d</name>%s<creationTime>%d</creationTime>`+
 			`<disks><disk name='vda' checkpoint='bitmap'/></disks></domaincheckpoint>`, i, parent, day(i)))
 	}
-	srv, err := memory.New(memory.Config{Domains: []memory.DomainConfig{
+	// The memory driver keeps metadata only; declared as working on disk images (as libvirt's
+	// QEMU driver does), its domains get QEMU's foreseen refusals in prune's plans.
+	qemuLike := driver.Capabilities{SnapshotCreate: ^driver.SnapshotCreateFlags(0), SnapshotDelete: ^driver.DeleteFlags(0),
+		SnapshotRevert: ^driver.RevertFlags(0), CheckpointCreate: ^driver.CheckpointCreateFlags(0),
+		CheckpointDelete: ^driver.DeleteFlags(0), MixedKinds: true, InactiveCheckpoints: true, DiskImages: true}
+	srv, err := memory.New(memory.Config{Capabilities: &qemuLike, Domains: []memory.DomainConfig{
 		{Name: "web", Disks: []string{"vda", "vdb"}, Snapshots: snaps, CurrentSnapshot: "n10", Checkpoints: cps},
 		{Name: "db", State: driver.DomainShutoff, Disks: []string{"vda"}, Checkpoints: dbCps},
 	}})
