@@ -551,7 +551,7 @@ func runSequence(t *testing.T, bin string, f *fixture, seed uint64) (int, int, b
 		}
 		if wOut[i] != gOut[i] || wErr[i] != gErr[i] {
 			t.Errorf("seed %d (editor %s), command %d: %s\nvirsh:\n--- stdout ---\n%s--- stderr ---\n%s\nvmoments:\n--- stdout ---\n%s--- stderr ---\n%s\nthe sequence: %s",
-				seed, editor, i, joinWords(cmds[i]), wOut[i], wErr[i], gOut[i], gErr[i], history(cmds[:i+1]))
+				seed, editor, i, joinWords(cmds[i]), wOut[i], wErr[i], gOut[i], gErr[i], commandHistory(cmds[:i+1]))
 			return n, i, false
 		}
 	}
@@ -561,7 +561,7 @@ func runSequence(t *testing.T, bin string, f *fixture, seed uint64) (int, int, b
 	return n, n, vcrash
 }
 
-func history(cmds [][]string) string {
+func commandHistory(cmds [][]string) string {
 	var b strings.Builder
 	for _, c := range cmds {
 		b.WriteString("\n  " + joinWords(c))

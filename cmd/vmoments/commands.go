@@ -367,11 +367,21 @@ func commands() []*command {
 
 		{Cmd: vsh.Cmd{
 			Name: "validate", Summary: "Check snapshot and checkpoint XML files",
-			Desc: "Checks each file as libvirt would parse it for redefinition, and at least as strictly as\n" +
-				"    virt-xml-validate FILE domainsnapshot|domaincheckpoint. Prints FILE: ok (KIND NAME) or\n" +
-				"    FILE: the error; exits 1 if any file fails. Needs no connection.",
-			Opts:      []vsh.Opt{{Name: "file", Kind: vsh.Argv, Help: "snapshot or checkpoint XML files"}},
-			Examples:  []vsh.Example{{Line: "vmoments validate base.xml c1.xml", What: "check files before `virsh snapshot-create --redefine`"}},
+			Desc: "Checks each file as libvirt would parse it for a new moment (snapshot-create FILE,\n" +
+				"    checkpoint-create FILE) or, with --redefine, for a redefinition, and at least as strictly\n" +
+				"    as virt-xml-validate FILE domainsnapshot|domaincheckpoint. Each file is read once (a pipe or\n" +
+				"    <(...) works; - is standard input). Prints FILE: ok (KIND NAME, as a new one) or FILE:\n" +
+				"    invalid as a new one: the error (as a redefinition, with --redefine); exits 1 if any file\n" +
+				"    fails. Needs no connection.",
+			Opts: []vsh.Opt{
+				{Name: "redefine", Kind: vsh.Bool, Help: "judge the files as snapshot-create --redefine and checkpoint-create --redefine read them"},
+				{Name: "file", Kind: vsh.Argv, Help: "snapshot or checkpoint XML files (- for standard input)"},
+			},
+			Examples: []vsh.Example{
+				{Line: "vmoments validate new-snapshot.xml", What: "check a file before `virsh snapshot-create guest new-snapshot.xml`"},
+				{Line: "vmoments validate --redefine base.xml c1.xml", What: "check files before `virsh snapshot-create --redefine`"},
+				{Line: "vmoments snapshot-dumpxml guest base | vmoments validate --redefine -", What: "check what libvirt gives back"},
+			},
 			NoConnect: true,
 		}, run: runValidate},
 
@@ -434,10 +444,82 @@ func commands() []*command {
 			},
 		}, run: runCopy},
 
+		{Cmd: reportCmd, run: runReport},
+		{Cmd: exporterCmd, run: runExporter},
+		{Cmd: pruneCmd, run: runPrune},
+
 		{Cmd: vsh.Cmd{
-			Name: "help", Summary: "print help", Desc: "Prints global help or command specific help.",
-			Opts:      []vsh.Opt{{Name: "command", Kind: vsh.String, Help: "Prints global help or command specific help"}},
+			Name: "completion", Summary: "Print a shell's completion script for vmoments",
+			Desc: "Prints the script that makes bash or zsh complete vmoments' commands, options and the\n" +
+				"    names of domains, snapshots and checkpoints (asked of the connection, as virsh's completion\n" +
+				"    asks it through its hidden complete command, which vmoments has too).",
+			Opts: []vsh.Opt{{Name: "shell", Kind: vsh.Data, Help: "bash or zsh"}},
+			Examples: []vsh.Example{
+				{Line: "source <(vmoments completion bash)", What: "complete vmoments in this bash"},
+				{Line: "vmoments completion bash > /etc/bash_completion.d/vmoments", What: "in every bash"},
+				{Line: "vmoments completion zsh > \"${fpath[1]}/_vmoments\"", What: "in zsh (or: source <(vmoments completion zsh))"},
+			},
 			NoConnect: true,
+		}, run: runCompletion},
+
+		// virsh's own commands (virsh's table, "Virsh itself"), in virsh's order.
+		{Cmd: vsh.Cmd{
+			Name: "cd", Summary: "change the current directory", Desc: "Change the current directory.",
+			Opts:      []vsh.Opt{{Name: "dir", Kind: vsh.String, Help: "directory to switch to (default: home or else root)"}},
+			NoConnect: true, Group: "virsh",
+		}, run: runCd},
+
+		{Cmd: vsh.Cmd{
+			Name: "echo", Summary: "echo arguments. Used for internal testing.",
+			Desc: "Echo back arguments, possibly with quoting. Used for internal testing.",
+			Opts: []vsh.Opt{
+				{Name: "shell", Kind: vsh.Bool, Help: "escape for shell use"},
+				{Name: "xml", Kind: vsh.Bool, Help: "escape for XML use"},
+				{Name: "split", Kind: vsh.Bool, Help: "split each argument on ','; ',,' is an escape sequence"},
+				{Name: "err", Kind: vsh.Bool, Help: "output to stderr"},
+				{Name: "str", Kind: vsh.Alias, Target: "string"},
+				{Name: "hi", Kind: vsh.Alias, Target: "string=hello"},
+				{Name: "string", Kind: vsh.Argv, Optional: true, Help: "arguments to echo"},
+			},
+			NoConnect: true, Group: "virsh",
+		}, run: runEcho},
+
+		{Cmd: vsh.Cmd{Name: "exit", Summary: "quit this interactive terminal", NoConnect: true, Group: "virsh"}, run: runQuit},
+
+		{Cmd: vsh.Cmd{
+			Name: "help", Summary: "print help",
+			Desc: "Prints global help, command specific help, or help for a\n    group of related commands",
+			Opts: []vsh.Opt{{Name: "command", Kind: vsh.String,
+				Help: "Prints global help, command specific help, or help for a group of related commands"}},
+			NoConnect: true, Group: "virsh",
 		}, run: runHelp},
+
+		{Cmd: vsh.Cmd{Name: "pwd", Summary: "print the current directory", Desc: "Print the current directory.",
+			NoConnect: true, Group: "virsh"}, run: runPwd},
+
+		{Cmd: vsh.Cmd{Name: "quit", Summary: "quit this interactive terminal", NoConnect: true, Group: "virsh"}, run: runQuit},
+
+		{Cmd: vsh.Cmd{
+			Name: "self-test", Summary: "internal command for testing virt shells", Desc: "internal use only",
+			Opts: []vsh.Opt{{Name: "completers-missing", Kind: vsh.Bool,
+				Help: "output the list of options which are missing completers"}},
+			NoConnect: true, Hidden: true, Group: "virsh",
+		}, run: runSelfTest},
+
+		{Cmd: vsh.Cmd{
+			Name: "complete", Summary: "internal command for autocompletion", Desc: "internal use only",
+			Opts:      []vsh.Opt{{Name: "string", Kind: vsh.Argv, Optional: true, Help: "partial string to autocomplete"}},
+			NoConnect: true, Hidden: true, Group: "virsh",
+		}, run: runComplete},
+
+		{Cmd: vsh.Cmd{
+			Name: "connect", Summary: "(re)connect to hypervisor",
+			Desc: "Connect to local hypervisor. This is built-in command after shell start up.",
+			Opts: []vsh.Opt{
+				{Name: "name", Kind: vsh.String, Help: "hypervisor connection URI"},
+				{Name: "readonly", Kind: vsh.Bool, Help: "read-only connection"},
+			},
+			NoConnect: true, Group: "virsh",
+		}, run: runConnect},
 	}
 }

@@ -78,7 +78,7 @@ func (a *app) list(ctx context.Context, c *vsh.Parsed, kind conf.Kind) error {
 	case c.Has("json"):
 		return a.printJSON(momentsJSON(l, items))
 	case c.Has("dot"):
-		a.printf("%s", dotGraph(dom.Name(), l, items, start))
+		a.printf("%s", a.dotGraph(dom.Name(), l, items, start))
 	case c.Has("name"):
 		for _, m := range items {
 			a.printf("%s\n", m.Name())

@@ -10,26 +10,46 @@
 // JSON.md), Graphviz (--dot), filtered trees (--forest) and an offline XML check (validate).
 // export, import and copy save a domain's moment metadata and redefine it elsewhere.
 //
-//	vmoments [-c URI] [-r] [-q] COMMAND [OPTIONS]   run one command
-//	vmoments [-c URI] 'CMD1 ...; CMD2 ...'          run several, as virsh does with one argument
-//	vmoments help [COMMAND]                          list the commands, or explain one
+//	vmoments [OPTIONS] COMMAND [ARGS]            run one command
+//	vmoments [OPTIONS] 'CMD1 ...; CMD2 ...'      run several, as virsh does with one argument
+//	vmoments [OPTIONS] < script                  run the commands of standard input, one per line
+//	vmoments [OPTIONS]                           on a terminal: the shell, "vmoments # "
+//	vmoments help [COMMAND|GROUP]                the commands by group, one command, one group
+//	source <(vmoments completion bash)           complete vmoments in bash (or zsh)
 //
-// The connection is -c/--connect, else $VIRSH_DEFAULT_CONNECT_URI, else $LIBVIRT_DEFAULT_URI,
-// else libvirt's default. The changing commands change what virsh's do; import and copy
-// change only moment metadata.
+// The options are virsh's: -c/--connect URI (else $VIRSH_DEFAULT_CONNECT_URI, else
+// $LIBVIRT_DEFAULT_URI, else libvirt's default), -r, -q, -t (the time of each command),
+// -d LEVEL (virsh's debug lines on stdout; also $VIRSH_DEBUG), -l FILE (a log of the errors and
+// debug lines; also $VIRSH_LOG_FILE), -e (checked; vmoments has no console), -k and -K (see
+// below), -h, -v. The changing commands change what virsh's do; import and copy change only
+// moment metadata.
+//
+// Around the commands is virsh's shell (shell.go): with no command on the command line the
+// commands come from standard input as virsh reads them in its interactive mode, each line a
+// command string, the prompt and (from a pipe) the line echoed as virsh's readline echoes them;
+// on a terminal with line editing, Tab completion and a history (~/.cache/vmoments/history).
+// echo, cd, pwd, quit, exit, connect and help are virsh's, and so are the hidden complete and
+// self-test. A command line exits with the status of its last command; the shell exits 0.
+//
+//	vmoments report [--connect URI]... [PATTERN...]    every domain of many hosts, in one table
+//	vmoments exporter [--listen ADDR] [--connect URI]...  the same as Prometheus metrics
 //
 // The code: commands.go is the command table (each command's options, help and run function);
 // each command lives in the file named after it (list.go, current.go, info.go, dumpxml.go,
 // parent.go, snapshot_create.go, checkpoint_create.go, snapshot_edit.go with edit.go,
-// snapshot_revert.go, delete.go, validate.go, export.go, import.go, copy.go, help.go; change.go
-// and xmlbuf.go hold what the changing ones share); app.go parses and dispatches with
-// internal/vsh, virsh's parser; internal/vshfmt draws virsh's tables and trees.
+// snapshot_revert.go, delete.go, validate.go, export.go, import.go, copy.go, report.go,
+// exporter.go, help.go, echo.go, cd.go, quit.go, connect.go, complete.go, completion.go;
+// change.go and xmlbuf.go hold what the
+// changing ones share); app.go parses and dispatches with internal/vsh, virsh's parser;
+// shell.go reads the commands of standard input; globals.go does what -d, -l, -e, -k and -K
+// ask; internal/vshfmt draws virsh's tables and trees. report and exporter read many hosts at
+// once (packages fleet and exporter; REPORT.md).
 //
 // # Where vmoments differs from virsh
 //
-// The golden tests (golden_test.go, integration_test.go) run virsh and vmoments on the same
-// libvirt state and compare stdout, stderr and the exit status byte for byte. What they cannot
-// make equal, and why:
+// The golden tests (golden_test.go, shell_golden_test.go, completion_test.go,
+// integration_test.go) run virsh and vmoments on the same libvirt state and compare stdout,
+// stderr and the exit status byte for byte. What they cannot make equal, and why:
 //
 //   - --topological: siblings come in momentlist's order, virsh's in libvirt's hash order, which
 //     nothing can reproduce; both are valid topological orders (the tests compare them as sets).
@@ -64,16 +84,34 @@
 //   - --json (changing commands, snapshot-parent, checkpoint-parent) and the current commands'
 //     rule for "no current moment" are vmoments' own (JSON.md): every form exits 1 with virsh's
 //     "domain 'D' has no current snapshot"; checkpoint-current adds why in parentheses.
-//   - Ctrl-C (SIGINT) and SIGTERM: virsh dies at once, wherever its command was.
-//     vmoments stops the command at its next step (an export removes what it wrote, an import
-//     rolls back), prints "error: interrupted by SIGINT" (or SIGTERM), runs no further command
-//     and exits 130 (143); a second signal ends it at once. A signal that arrives while libvirt
-//     itself works (opening a large test:/// node file) takes effect when libvirt returns.
+//   - Ctrl-C (SIGINT) and SIGTERM during a command: virsh dies at once, wherever its command
+//     was. vmoments stops the command at its next step (an export removes what it wrote, an
+//     import rolls back), prints "error: interrupted by SIGINT" (or SIGTERM), runs no further
+//     command, ends the shell too, and exits 130 (143); a second signal ends it at once. A signal
+//     that arrives while libvirt itself works (opening a large test:/// node file) takes effect
+//     when libvirt returns. Ctrl-C at the shell's prompt ends vmoments by SIGINT, as it ends
+//     virsh, but vmoments saves the history first (virsh loses the session's).
 //   - -v, -V and --version print "vmoments VERSION (libvirt 9.0.0)": vmoments' version (set at
 //     build time, see version.go) and the libvirt library's; virsh -v prints libvirt's version
-//     alone, -V a longer block.
-//   - No interactive shell: without a command vmoments prints its usage. -d, -e, -k, -K, -l and
-//     -t are accepted and ignored; help and validate never connect, even with -c.
+//     alone, -V a longer block. -h prints vmoments' usage in virsh's layout.
+//   - A command line whose commands need no connection (help, validate, echo) does not connect,
+//     even with -c; virsh connects to -c's URI first, and fails when it cannot. The shell
+//     connects to -c's URI at start-up, as virsh.
+//   - -k N (N > 0) and -K: vmoments' connections send no keepalive messages (as virsh -k 0). On
+//     libvirt's test driver, which refuses keepalive, the connection fails exactly as virsh's;
+//     elsewhere vmoments refuses them with its own message instead of keeping the connection
+//     alive as virsh would. -k 0 is accepted everywhere.
+//   - The shell: the prompt and the banner say vmoments; a Tab in lines read from a pipe is a
+//     blank (virsh's readline completes file names there), and other control characters but
+//     carriage return and Ctrl-D at a line's start are characters (readline edits with them); a
+//     history is kept only on a terminal (virsh's readline keeps one for piped input too). On a
+//     terminal the line editor is github.com/peterh/liner, not GNU readline: its keys are the
+//     common Emacs ones, Tab lists the candidates at the second press, and Ctrl-C prints "^C"
+//     and a newline where readline prints "^C".
+//   - complete lists vmoments' commands and options; a domain's snapshot and checkpoint names
+//     come from the driver (for the <domain> option of snapshot and checkpoint commands, the
+//     domains that have some, as virsh asks libvirt for them). It connects only to list names
+//     (virsh connects first, and completes nothing, not even a command, when it cannot).
 package main
 
 import (
@@ -88,6 +126,7 @@ func main() {
 	ctx, stop := signalContext(context.Background())
 	a := newApp(os.Stdout, os.Stderr, os.LookupEnv)
 	a.ctx = ctx
+	a.stdin, a.stdinTTY = os.Stdin, isTerminal(os.Stdin)
 	status := a.main(os.Args[1:])
 	stop()
 	os.Exit(status)

@@ -170,7 +170,7 @@ func (tr *truth) freshLoadLeaf() string {
 	}
 }
 
-// currentSet is DESIGN.md's per-disk current set, computed here: for each disk, the nearest
+// currentSet is docs/design.md §2's per-disk current set, computed here: for each disk, the nearest
 // moment from the current one up through its parents that captured the disk.
 func (tr *truth) currentSet() map[string]bool {
 	set := map[string]bool{}

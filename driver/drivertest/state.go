@@ -132,7 +132,7 @@ func diffTree(tr *truth, l *momentlist.List) string {
 	return ""
 }
 
-// Tracker follows libvirt's internal current checkpoint through changes (spec §3), computed
+// Tracker follows libvirt's internal current checkpoint through changes (docs/libvirt.md §3), computed
 // here from libvirt's answers, independently of momentlist. Tell it every change, in order; the
 // delete rule needs the tree as it was, so call Delete before deleting.
 type Tracker struct {

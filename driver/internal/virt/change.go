@@ -48,7 +48,7 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string, 
 		if load.ClassOf(err) == load.ConnLost && !d.drv.opts.Single {
 			// The change may or may not have reached libvirt: reconnect and reload, so the
 			// next call works and the list says what happened.
-			if _, rerr := d.drv.reconnect(s); rerr == nil {
+			if _, rerr := d.drv.reconnect(ctx, s, ReconnectWait); rerr == nil {
 				st.list = nil
 				if e, ok := err.(*driver.Error); ok {
 					e.Hint = joinHints("The connection broke during the change, which may or may not have happened; the list will be loaded afresh", e.Hint)

@@ -211,7 +211,7 @@ func (d *Domain) xml(ctx context.Context, kind conf.Kind, name string, flags dri
 	if err != nil {
 		err = classify(s.conn, err)
 		if retry && load.ClassOf(err) == load.ConnLost && !d.drv.opts.Single {
-			if _, rerr := d.drv.reconnect(s); rerr == nil {
+			if _, rerr := d.drv.reconnect(ctx, s, ReconnectWait); rerr == nil {
 				return d.xmlOnce(ctx, kind, name, flags)
 			}
 		}

@@ -37,7 +37,7 @@ func (d *Domain) refresh(ctx context.Context, kind conf.Kind, st *kindState, how
 	if err == nil || load.ClassOf(err) != load.ConnLost || ctx.Err() != nil {
 		return d.drv.wrap(d.name, kind, "", "load", err)
 	}
-	ns, rerr := d.drv.reconnect(s)
+	ns, rerr := d.drv.reconnect(ctx, s, ReconnectWait)
 	if rerr != nil {
 		e := d.drv.wrap(d.name, kind, "", "load", err).(*driver.Error)
 		e.Hint = reconnectHint(rerr)
@@ -165,6 +165,16 @@ func (d *Domain) refreshNamesOnly(ctx context.Context, s *slot, dom *libvirt.Dom
 		listed[n] = true
 	}
 	again := map[string]bool{}
+	// A moment deleted elsewhere hands its children to its parent, and libvirt rewrites their
+	// definitions: fetch those again rather than keep a parent that is gone (which would
+	// break the relations and clear the current moment).
+	if gone > 0 {
+		for _, m := range old.All() {
+			if p := m.Def().Parent; p != "" && !listed[p] {
+				refetch = append(refetch, m.Name())
+			}
+		}
+	}
 	for _, n := range refetch {
 		if listed[n] && old.Find(n) != nil && !again[n] {
 			again[n] = true
