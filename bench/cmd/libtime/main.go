@@ -98,10 +98,10 @@ func main() {
 }
 
 type params struct {
-	uri, domain    string
-	kind           conf.Kind
-	runs, n        int
-	cpuLoads, pid  int
+	uri, domain   string
+	kind          conf.Kind
+	runs, n       int
+	cpuLoads, pid int
 }
 
 func (p params) run(ctx context.Context, what string) error {
