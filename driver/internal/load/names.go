@@ -104,7 +104,19 @@ var (
 	refusalClient = regexp.MustCompile(`(\d+) > (\d+)`)
 )
 
+// add appends the names not seen yet. The first answer is taken as it is (libvirt lists each
+// moment once); the set of names seen is built only when a second piece comes, so the usual
+// listing, one call for every name, builds none.
 func (e *enumerator) add(names []string) {
+	if len(e.out) == 0 && len(e.seen) == 0 {
+		e.out = names[:len(names):len(names)] // appends copy: the caller keeps its slice
+		return
+	}
+	if len(e.seen) == 0 {
+		for _, n := range e.out {
+			e.seen[n] = true
+		}
+	}
 	for _, n := range names {
 		if !e.seen[n] {
 			e.seen[n] = true
