@@ -227,10 +227,20 @@ func (d *Domain) askAPI(ctx context.Context, s *slot, dom *libvirt.Domain, kind 
 				versionString(v), d.drv.testedVersions())
 			return
 		}
-		if a.names, _, a.err = st.memo.Names(ctx, src); a.err != nil {
-			return
+		// The current snapshot is asked while the names are listed: two round trips in the
+		// time of one (libvirtd serves a client's calls in parallel). Which came first does
+		// not matter: a change between them is a disagreement, and the refresh tries again.
+		var cerr error
+		curDone := make(chan struct{})
+		go func() {
+			defer close(curDone)
+			a.current, cerr = d.currentOf(s, dom, kind)
+		}()
+		a.names, _, a.err = st.memo.Names(ctx, src)
+		<-curDone
+		if a.err == nil {
+			a.err = cerr
 		}
-		a.current, a.err = d.currentOf(s, dom, kind)
 	}()
 	return ch
 }
