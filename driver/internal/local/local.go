@@ -447,9 +447,9 @@ func (d *Dir) read(dirfd int, e *entry, buf []byte, start time.Time) ([]byte, er
 // this domain. The definition keeps no raw XML and no <active>.
 func (d *Dir) parse(file string, data []byte) (*conf.Def, bool, *Problem) {
 	moment, _ := momentName(file)
-	// ParseFast keeps data as the definition's raw XML: parse a copy, since data is the
-	// worker's buffer, and drop it below.
-	def, err := conf.ParseFast(d.kind, slices.Clone(data))
+	// ParseFast keeps data as the definition's raw XML (its fields are copies): data is the
+	// worker's buffer, reused for the next file, so the raw XML is dropped at once below.
+	def, err := conf.ParseFast(d.kind, data)
 	if err != nil {
 		return nil, false, &Problem{Kind: d.kind, Moment: moment, Msg: "does not parse", Err: err}
 	}
