@@ -54,6 +54,7 @@ func (d *Domain) refreshOn(ctx context.Context, s *slot, kind conf.Kind, st *kin
 	if err != nil {
 		return err
 	}
+	defer dom.Free()
 	if st.list == nil {
 		how = refreshFull
 	}
