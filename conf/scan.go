@@ -257,12 +257,20 @@ func (s *scanner) skipFast(name []byte) error {
 	var buf [40]byte
 	end := append(append(append(buf[:0], "</"...), name...), '>') // </domain>
 	open := append(append(end[len(end):], '<'), name...)          // <domain
-	k := bytes.Index(s.b[s.i:], end)
-	if k >= 0 {
-		span := s.b[s.i : s.i+k]
-		if !bytes.Contains(span, []byte("<!")) && !bytes.Contains(span, []byte("<?")) &&
-			!bytes.Contains(span, open) {
-			s.i += k + len(end)
+	// One pass over the '<' of the content (each of the checks above alone would visit them
+	// all): the first end tag ends the element, markup or a nested start before it does not.
+	b := s.b
+	for p := s.i; ; p++ {
+		k := bytes.IndexByte(b[p:], '<')
+		if k < 0 || p+k+1 >= len(b) {
+			break
+		}
+		p += k
+		if c := b[p+1]; c == '!' || c == '?' || bytes.HasPrefix(b[p:], open) {
+			break
+		}
+		if bytes.HasPrefix(b[p:], end) {
+			s.i = p + len(end)
 			return nil
 		}
 	}
