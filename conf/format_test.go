@@ -9,7 +9,7 @@ import (
 )
 
 // TestFormatRoundTrip: definitions made in code (no raw XML) format to XML that parses back to
-// the same definition (issue #2 "Format"), in the mode they are valid in.
+// the same definition, in the mode they are valid in.
 func TestFormatRoundTrip(t *testing.T) {
 	created := time.Unix(1700000000, 0).UTC()
 	tests := []struct {

@@ -208,7 +208,7 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// checkRoundTrip checks parse(format(d)) == d (issue #2 "Format").
+// checkRoundTrip checks parse(format(d)) == d.
 func checkRoundTrip(t *testing.T, d *Def, mode ParseMode) {
 	t.Helper()
 	out, err := d.Format()

@@ -16,7 +16,7 @@
 //     ([momentlist.List]). Roots have no parent; leaves have no children.
 //   - The current snapshot is the one libvirt reports (virDomainSnapshotCurrent). The current
 //     checkpoint is libvirt's internal pointer, which libvirt never exposes; the driver follows
-//     libvirt's rules for it (DESIGN.md point 3): after a fresh load it is the leaf of a single
+//     libvirt's rules for it (docs/design.md §3): after a fresh load it is the leaf of a single
 //     unbranched chain, or none; a checkpoint created through the driver becomes current; a
 //     redefined one becomes current when its parent is current or there is no current (and the
 //     parent libvirt gives a created checkpoint tells where its pointer was, should someone else

@@ -41,7 +41,7 @@ const (
 	cpDelOnly  = driver.DeleteChildrenOnly
 )
 
-// Sizes of the redefined trees (issue #3 asks for at least 1,000 and 300).
+// Sizes of the redefined trees: at least 1,000 snapshots and 300 checkpoints.
 const (
 	bigSnapshots   = 1200
 	bigCheckpoints = 320

@@ -10,7 +10,7 @@ import (
 	"github.com/vmoments/vmoments/conf"
 )
 
-// Property tests over seeded random forests (issue #2 §4). Each forest is grown by a random
+// Property tests over seeded random forests. Each forest is grown by a random
 // sequence of libvirt's operations — create, redefine (new and existing), delete in every mode,
 // revert, set/clear current, reload — checking the list's invariants after every step, then
 // the list filters are checked against properties and against refSelect, a brute-force

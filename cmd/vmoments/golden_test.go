@@ -21,8 +21,8 @@ import (
 // warning : ..."), which vmoments prints from the same libraries in-process, straight to file
 // descriptor 2; they carry a time and a PID, so both sides drop them.
 //
-// Where virsh's order is libvirt's hash order (--topological), the issue accepts any valid
-// topological order: those cases compare the lines as a multiset (and, for trees, the names).
+// Where virsh's order is libvirt's hash order (--topological), any valid order is right (libvirt
+// promises none but parents first): those cases compare the lines as a multiset (and, for trees, the names).
 
 const goldenTZ = "America/New_York"
 

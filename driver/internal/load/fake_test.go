@@ -14,7 +14,7 @@ type fakeMoment struct {
 	external            bool
 }
 
-// fakeSource serves a moment tree with libvirt's list semantics (spec §1 GetNames, §2 filters)
+// fakeSource serves a moment tree with libvirt's list semantics (docs/libvirt.md §1 GetNames, §2 filters)
 // and refuses, like libvirtd, any list answer longer than limit.
 type fakeSource struct {
 	kind    conf.Kind
