@@ -19,6 +19,10 @@ import (
 // the libvirt call do (on the read-write connection), and applies what do returns to a copy of
 // the list, which is then published. A snapshot change finally checks libvirt's current
 // snapshot against the list's, and reloads if they differ (someone else changed it meanwhile).
+//
+// In a batch (ctx carries it: batch.go), the batch holds the lock and owns the list: change
+// makes the same libvirt call, applies it to the batch's list in place, and leaves the refresh
+// and the current check to the batch's start and end.
 func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 	do func(dom *libvirt.Domain) (apply func(l *momentlist.List) error, err error)) error {
 	st, err := d.state(kind)
@@ -28,10 +32,22 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 	if d.drv.readOnly {
 		return d.drv.wrap(d.name, kind, moment, op, driver.ErrReadOnly)
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := d.refresh(ctx, kind, st, false); err != nil {
-		return err
+	inBatch := batchOf(ctx, d, kind) != nil
+	if inBatch {
+		if err := d.drv.ctxErr(ctx, d.name); err != nil {
+			return d.drv.wrap(d.name, kind, moment, op, err)
+		}
+		if st.list == nil { // a failed change dropped it: load it again
+			if err := d.refresh(ctx, kind, st, true); err != nil {
+				return err
+			}
+		}
+	} else {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if err := d.refresh(ctx, kind, st, false); err != nil {
+			return err
+		}
 	}
 	s, dom, err := d.handle(true)
 	if err != nil {
@@ -63,13 +79,16 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 	if apply == nil {
 		return nil
 	}
-	l := st.list.Clone()
+	l := st.list
+	if !inBatch {
+		l = l.Clone()
+	}
 	if err := apply(l); err != nil {
 		// The list was out of step with libvirt: load it afresh.
 		return d.refresh(ctx, kind, st, true)
 	}
 	st.list = l
-	if kind == conf.Snapshot {
+	if kind == conf.Snapshot && !inBatch {
 		cur, err := currentSnapshot(s.conn, dom)
 		if err != nil {
 			return d.drv.wrap(d.name, kind, "", op, err)
@@ -157,7 +176,14 @@ func (d *Domain) CreateCheckpoint(ctx context.Context, xml string, flags driver.
 // still say which moment), the top-level <name> is read alone. It is newMoment when the XML
 // gives no name (libvirt makes one up for a new snapshot or checkpoint).
 func requestName(kind conf.Kind, xml string, mode conf.ParseMode) string {
-	if d, err := conf.Parse([]byte(xml), mode); err == nil && d.Kind == kind {
+	parse := func() (*conf.Def, error) { return conf.Parse([]byte(xml), mode) }
+	if mode == conf.ParseRedefine {
+		// The fast path gives what the full parser gives in this mode, at a fraction of the
+		// cost (it skips the embedded <domain>): a redefinition in an import's batch pays it
+		// once per moment.
+		parse = func() (*conf.Def, error) { return conf.ParseFast(kind, []byte(xml)) }
+	}
+	if d, err := parse(); err == nil && d.Kind == kind {
 		if d.Name == "" {
 			return newMoment
 		}
