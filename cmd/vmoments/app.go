@@ -22,9 +22,10 @@ type app struct {
 	loc            *time.Location
 	locale         vshfmt.Locale
 	g              vsh.Globals
-	// ctx is the run's context, handed to every command: main's is canceled by SIGINT and
-	// SIGTERM (signal.go).
-	ctx context.Context
+	// ctx is the run's context, handed to every command: main's is canceled by SIGINT,
+	// SIGTERM and SIGHUP (signal.go); sigs is main's signal handling (nil in tests).
+	ctx  context.Context
+	sigs *signals
 	// open opens a driver (driver.Open; tests may replace it).
 	open func(ctx context.Context, uri string, mode driver.Mode) (driver.Driver, error)
 	// probe opens and closes a libvirt connection as virsh does (driver.Probe; tests may replace it).
@@ -67,7 +68,7 @@ func (a *app) printExtra(format string, args ...any) {
 
 // main runs vmoments with the arguments after the program name and returns the exit status:
 // 0 when every command succeeded, 1 otherwise (as virsh), 128+N when signal N interrupted the
-// run (130 for SIGINT, 143 for SIGTERM).
+// run (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP).
 func (a *app) main(args []string) int {
 	g, i, err := vsh.ParseGlobals(args)
 	if err != nil {

@@ -35,11 +35,14 @@
 //     read-write connection may be refused (needProbe in connect.go).
 //   - snapshot-dumpxml and checkpoint-dumpxml refuse --xpath (pipe to xmllint --xpath instead);
 //     snapshot-current refuses --snapshotname (it would change the current snapshot).
-//   - Ctrl-C (SIGINT) and SIGTERM: virsh dies at once, wherever its command was.
+//   - Ctrl-C (SIGINT), SIGTERM and SIGHUP: virsh dies at once, wherever its command was.
 //     vmoments stops the command at its next step (an export removes what it wrote, an import
-//     rolls back), prints "error: interrupted by SIGINT" (or SIGTERM), runs no further command
-//     and exits 130 (143); a second signal ends it at once. A signal that arrives while libvirt
-//     itself works (opening a large test:/// node file) takes effect when libvirt returns.
+//     or copy rolls back and says what it undid), prints "error: interrupted by SIGINT" (or
+//     SIGTERM, SIGHUP), runs no further command and exits 130 (143, 129). A second signal ends
+//     it at once, except during an import's or a copy's rollback, where it says how many undo
+//     steps remain and a third abandons the rollback (the journal stays for import --rollback).
+//     A signal that arrives while libvirt itself works (opening a large test:/// node file)
+//     takes effect when libvirt returns.
 //   - -v, -V and --version print "vmoments VERSION (libvirt 9.0.0)": vmoments' version (set at
 //     build time, see version.go) and the libvirt library's; virsh -v prints libvirt's version
 //     alone, -V a longer block.
@@ -56,10 +59,10 @@ import (
 )
 
 func main() {
-	ctx, stop := signalContext(context.Background())
+	ctx, sigs := signalContext(context.Background(), os.Stderr)
 	a := newApp(os.Stdout, os.Stderr, os.LookupEnv)
-	a.ctx = ctx
+	a.ctx, a.sigs = ctx, sigs
 	status := a.main(os.Args[1:])
-	stop()
+	sigs.stop()
 	os.Exit(status)
 }
