@@ -184,8 +184,8 @@ func (d *dirSource) Close() error { return d.root.Close() }
 
 type dirSink struct {
 	root *os.Root
-	path string // where the export goes
-	tmp  string // where it is written
+	path string          // where the export goes
+	tmp  string          // where it is written
 	dirs map[string]bool // directories made already, as tarSink's
 
 	sync chan *os.File // files written, to fsync and close
