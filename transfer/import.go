@@ -44,18 +44,20 @@ type StepError struct {
 	Undone      int
 	RollbackErr error
 	Journal     string
+
+	ctxErr error // the context's own error, when it ended the import
 }
 
 // interrupted says whether the context, not libvirt, ended the import.
 func (e *StepError) interrupted() bool {
-	return errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded)
+	return e.ctxErr != nil || errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded)
 }
 
 func (e *StepError) Error() string {
 	var b strings.Builder
 	if e.interrupted() {
 		cause := e.Err.Error()
-		if e.Err == context.Canceled || e.Err == context.DeadlineExceeded {
+		if e.Err == e.ctxErr {
 			cause = "import interrupted (" + cause + ")"
 		}
 		b.WriteString(cause)
@@ -79,11 +81,16 @@ func (e *StepError) Error() string {
 	return b.String()
 }
 
+// Unwrap gives the step's error, the context's (so that errors.Is(err, context.Canceled)
+// holds for an interrupted import whatever the cause) and the rollback's.
 func (e *StepError) Unwrap() []error {
-	if e.RollbackErr != nil {
-		return []error{e.Err, e.RollbackErr}
+	out := []error{e.Err}
+	for _, err := range []error{e.ctxErr, e.RollbackErr} {
+		if err != nil {
+			out = append(out, err)
+		}
 	}
-	return []error{e.Err}
+	return out
 }
 
 // ErrConflict is wrapped by the error of an import that found moments defined differently on
@@ -182,6 +189,9 @@ func importFrom(ctx context.Context, dom driver.Domain, src Source, opts ImportO
 			if err == nil {
 				err = j.st.resolveTail(l)
 			}
+			if err == nil {
+				err = j.dropTemps(ctx, dom, l)
+			}
 			if err != nil {
 				j.close()
 				return nil, nil, err
@@ -221,6 +231,7 @@ func importFrom(ctx context.Context, dom driver.Domain, src Source, opts ImportO
 	now := time.Now().UTC()
 	switch {
 	case resumed:
+		j.trace = opts.trace
 		j.start()
 		if err := j.append(&jrecord{T: recResume, Time: &now, PID: os.Getpid(), Host: hostname(), CurCP: cpNow, Steps: steps}, true); err != nil {
 			return fail(err)
@@ -238,13 +249,22 @@ func importFrom(ctx context.Context, dom driver.Domain, src Source, opts ImportO
 			j = memJournal(begin)
 		}
 	}
-	if err := execute(ctx, dom, p, j, opts); err != nil {
+	j.crash = opts.crash
+	if err := j.run(func() error { return execute(ctx, dom, p, j, opts) }); err != nil {
+		if err == errCrash {
+			return nil, nil, err // as a killed process: the journal stays as it is
+		}
 		stop := opts.RollbackContext
 		if stop == nil {
 			stop = context.Background()
 		}
 		se := err.(*StepError)
-		se.Undone, se.RollbackErr = j.rollback(stop, dom, opts.Progress)
+		if rerr := j.run(func() error {
+			se.Undone, se.RollbackErr = j.rollback(stop, dom, opts.Progress)
+			return nil
+		}); rerr == errCrash {
+			return nil, nil, rerr
+		}
 		if se.RollbackErr != nil {
 			se.Journal = j.path
 		}
@@ -279,6 +299,27 @@ func importFrom(ctx context.Context, dom driver.Domain, src Source, opts ImportO
 	return r, j, nil
 }
 
+// dropTemps deletes the temporary checkpoints a killed import left (each announced in the
+// journal first, as steering does), so that the import that finishes it starts clean.
+func (j *journal) dropTemps(ctx context.Context, dom driver.Domain, l *live) error {
+	j.start()
+	for _, t := range j.st.temps {
+		if !l.has(conf.Checkpoint.String(), t) {
+			continue
+		}
+		if err := j.tmp("del", t, nil); err != nil {
+			return err
+		}
+		if err := dom.Delete(ctx, conf.Checkpoint, t, driver.DeleteMetadataOnly); err != nil && !errors.Is(err, driver.ErrNotFound) {
+			j.tmp("failed", t, nil)
+			return fmt.Errorf("delete the temporary checkpoint %q a killed import left: %w", t, err)
+		}
+		j.st.confirmTmp()
+		delete(l.lists[conf.Checkpoint], t)
+	}
+	return nil
+}
+
 // execute carries out the plan's steps, each kind's as one batch, recording each in the
 // journal as it completes. It returns a *StepError (without the rollback's part) when a step
 // fails or ctx ends.
@@ -295,7 +336,8 @@ func execute(ctx context.Context, dom driver.Domain, p *Plan, j *journal, opts I
 		berr := driver.Batch(ctx, dom, kind, func(b driver.Domain) error {
 			for ; i < k; i++ {
 				s := p.Steps[i]
-				err := ctx.Err()
+				cerr := ctx.Err()
+				err := cerr
 				if err != nil {
 					err = context.Cause(ctx)
 				} else if opts.failAt != nil {
@@ -305,14 +347,16 @@ func execute(ctx context.Context, dom driver.Domain, p *Plan, j *journal, opts I
 					err = apply(ctx, b, s, opts.Validate, j)
 				}
 				if err == nil && s.Action != Skip {
+					j.crashAt("step %d made", run)
 					err = j.done(run)
+					j.crashAt("step %d recorded", run)
 					run++
 				}
 				if err == nil && opts.failAfter != nil {
 					err = opts.failAfter(i, s)
 				}
 				if err != nil {
-					failed = &StepError{Step: s, Err: err}
+					failed = &StepError{Step: s, Err: err, ctxErr: cerr}
 					return failed
 				}
 				opts.Progress.report("import", i+1, total)

@@ -18,62 +18,7 @@ import (
 	"time"
 )
 
-// The journal of an import: what it changed on the destination, written before each change is
-// made and kept until the import has finished or was rolled back, so that an import that was
-// killed (SIGKILL, the OOM killer, a power cut) can still be undone (Rollback) or finished (the
-// same import again). A signal that can be caught never needs it: the import rolls back itself.
-//
-// # Where
-//
-// One file per destination URI and domain UUID, in a directory only its owner may read
-// (0700; the file 0600: it may hold definitions, and from a --secure export security-sensitive
-// parts of the domain): DefaultJournalDir, /var/lib/vmoments for root, else
-// $XDG_STATE_HOME/vmoments (default ~/.local/state/vmoments). The file is named
-// import-UUID-HASH.journal, HASH the first 16 hex digits of the URI's SHA-256 (JournalPath). It
-// lives on the machine vmoments runs on, which for a local URI is the destination.
-//
-// # Format
-//
-// A text file: the line "vmoments-journal/1", then one record per line,
-//
-//	CRC32C JSON\n
-//
-// CRC32C being the 8 lower-case hex digits of the Castagnoli CRC-32 of the JSON bytes, and JSON
-// one object (never a raw newline: JSON escapes them) whose "t" says what it records:
-//
-//   - "begin" (the first record, exactly one): op ("import", or "remove" for copy's removal of
-//     the source's metadata), vmoments_version, time, pid, host, uri, domain {name, uuid},
-//     export {from, id, created, domain}, secure (the definitions are the SECURE ones), kinds
-//     (the kinds the import touches), current_snapshot and current_checkpoint before the first
-//     change (libvirt's current snapshot; libvirt's hidden current checkpoint as vmoments
-//     tracks it), and steps: every change the import will make, in order, each {k: kind, n:
-//     name, p: parent, a: action (redefine, replace, set-current, steer-current, remove), old:
-//     for replace and remove the definition before (what undoing it puts back)}.
-//   - "done" {i}: step i of the latest begin or resume record is complete.
-//   - "resume": the same import run again to finish it: pid, time, current_checkpoint (where
-//     libvirt's pointer is now) and the steps still to do, as in begin (done counts from 0 again).
-//   - "tmp" {op: put|del|failed, name, parent}: before each change of the temporary checkpoint
-//     that moves libvirt's current-checkpoint pointer (steer.go): put redefines it with parent,
-//     del deletes it, failed says the change before it did not happen.
-//   - "rollback": a rollback begins: pid, time, current_checkpoint, and ops: every undo step in
-//     order ({k, n, p, a: delete, restore, redefine, current-checkpoint, current-snapshot}).
-//   - "undone" {i}: undo step i of the latest rollback record is complete.
-//
-// begin is written to a temporary file, fsynced, and linked into place before the first change
-// (so it appears whole or not at all); resume, rollback and tmp records are fsynced before the
-// change that follows them; done and undone records are written (write(2): they survive a
-// SIGKILL, the kernel has them) before the next step starts and fsynced by a background
-// goroutine while it runs. After a power cut the last few done records may therefore be
-// missing: whoever reads the journal checks the steps after the last one recorded against the
-// domain (a redefined moment is there, a removed one is gone, a replaced one has its new
-// definition) and so knows what happened without trusting that they are there. A finished or
-// rolled-back import removes the file (and fsyncs the directory).
-//
-// Reading: a last line that is cut short or whose checksum is wrong (killed while writing it)
-// is ignored: the journal is read up to its last whole record. Any other damage (a bad record
-// followed by good ones, an unknown record type, no begin record), another format version, or
-// a journal of another domain UUID or URI is refused with an error that says which, and
-// nothing is done with it.
+// The journal's format and its rules are in the package documentation (doc.go, "The journal").
 
 // JournalFormat is the first line of every journal this vmoments writes and the only one it
 // reads.
@@ -324,7 +269,8 @@ func parseJournal(path string, data []byte) (recs []*jrecord, damaged string, er
 		if why != "" {
 			if len(rest) == 0 {
 				// The last line: killed while writing it. Read up to the record before it.
-				return recs, fmt.Sprintf("its last record (line %d) %s and was ignored", line, why), nil
+				damaged = fmt.Sprintf("its last record (line %d) %s and was ignored", line, why)
+				break
 			}
 			return nil, "", bad("line %d %s, and records follow it: the journal was damaged, not cut short", line, why)
 		}
@@ -361,7 +307,7 @@ func parseJournal(path string, data []byte) (recs []*jrecord, damaged string, er
 			return nil, "", bad("record %d is of an unknown type %q", i+1, r.T)
 		}
 	}
-	return recs, "", nil
+	return recs, damaged, nil
 }
 
 // decodeRecord decodes one line, or says what is wrong with it.
@@ -403,13 +349,55 @@ type journal struct {
 	path string
 	f    journalFile
 	st   *jstate
-	// trace, for tests, is told of every write, sync, link, directory sync and removal.
+	// trace, for tests, is told of every write, sync, link, directory sync and removal; crash,
+	// for tests, is asked at each point where a process can die (see crashAt).
 	trace func(event string)
+	crash func(point string) bool
+	// crashed: crashAt said so; nothing is written or cleaned up any more, as after a SIGKILL.
+	crashed bool
 
 	mu      sync.Mutex // guards f's writes and err
 	err     error      // the first failed write or background sync
 	kick    chan struct{}
 	stopped chan struct{}
+}
+
+// errCrash is the panic of a simulated crash (tests): importFrom and Rollback recover it and
+// leave the journal as a killed process would.
+var errCrash = errors.New("simulated crash")
+
+// crashAt is a point where a SIGKILL may come; in tests, crash may choose to die there.
+func (j *journal) crashAt(format string, args ...any) {
+	if j.crash != nil && j.crash(fmt.Sprintf(format, args...)) {
+		j.crashed = true
+		panic(errCrash)
+	}
+}
+
+// recoverCrash, deferred, turns a simulated crash into errCrash and closes the journal's file
+// the way the kernel closes a killed process's.
+func (j *journal) recoverCrash(err *error) {
+	if r := recover(); r != nil {
+		if r != errCrash {
+			panic(r)
+		}
+		if j.kick != nil {
+			close(j.kick)
+			<-j.stopped
+			j.kick = nil
+		}
+		if j.f != nil {
+			j.f.Close()
+			j.f = nil
+		}
+		*err = errCrash
+	}
+}
+
+// run runs fn, turning a simulated crash in it into errCrash.
+func (j *journal) run(fn func() error) (err error) {
+	defer j.recoverCrash(&err)
+	return fn()
 }
 
 func (j *journal) event(format string, args ...any) {
@@ -665,6 +653,9 @@ func (j *journal) start() {
 // append writes one record (and applies it to the state). With durable, it is fsynced before
 // append returns; otherwise the background goroutine fsyncs it soon.
 func (j *journal) append(r *jrecord, durable bool) error {
+	if j.crashed {
+		return errCrash
+	}
 	j.st.apply(r)
 	if j.f == nil {
 		return nil

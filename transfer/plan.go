@@ -80,8 +80,10 @@ type ImportOptions struct {
 	// failAt, for tests: the step (index into Plan.Steps) that fails as if libvirt refused it;
 	// failAfter: the step after which the import stops (as if ctx ended once it was done).
 	failAt, failAfter func(i int, s Step) error
-	// trace, for tests, is told of the journal's writes and syncs.
+	// trace, for tests, is told of the journal's writes and syncs; crash may simulate a SIGKILL
+	// at a point it is asked about (journal.crashAt).
 	trace func(event string)
+	crash func(point string) bool
 }
 
 // Plan is what Import will do, worked out and checked before anything changes: every file is

@@ -37,6 +37,10 @@ type RollbackOptions struct {
 	JournalDir string
 	// Progress, if set, is told how the rollback goes (phase "rollback").
 	Progress ProgressFunc
+
+	// trace and crash, for tests: see journal.
+	trace func(event string)
+	crash func(point string) bool
 }
 
 // RollbackResult is what Rollback did.
@@ -79,8 +83,14 @@ func Rollback(ctx context.Context, dom driver.Domain, opts RollbackOptions) (*Ro
 		return nil, err
 	}
 	j.start()
+	j.trace, j.crash = opts.trace, opts.crash
 	res := &RollbackResult{Journal: info}
-	res.Undone, err = j.rollback(ctx, dom, opts.Progress)
+	if cerr := j.run(func() error {
+		res.Undone, err = j.rollback(ctx, dom, opts.Progress)
+		return nil
+	}); cerr != nil {
+		return nil, cerr
+	}
 	res.Duration = time.Since(start)
 	if err != nil {
 		j.close()
@@ -347,6 +357,7 @@ func (j *journal) rollback(stop context.Context, dom driver.Domain, progress Pro
 				if err := j.undo(ctx, b, kind, op); err != nil {
 					errs = append(errs, err)
 				} else {
+					j.crashAt("undo %d made", i)
 					if op.Action != undoCurCP && op.Action != undoCurSnap && !(op.Kind == conf.Checkpoint.String() && isTemp[op.Name]) {
 						undone++
 					}

@@ -71,7 +71,12 @@ func steerCheckpoint(ctx context.Context, dom driver.Domain, target string, j *j
 		if err := j.tmp("del", tmp, nil); err != nil {
 			return err
 		}
-		if err := dom.Delete(c, conf.Checkpoint, tmp, driver.DeleteMetadataOnly); err != nil {
+		j.crashAt("tmp del announced")
+		err := dom.Delete(c, conf.Checkpoint, tmp, driver.DeleteMetadataOnly)
+		if err == nil {
+			j.crashAt("tmp del made")
+		}
+		if err != nil {
 			if errors.Is(err, driver.ErrNotFound) {
 				j.st.confirmTmp()
 				created = false
@@ -85,7 +90,7 @@ func steerCheckpoint(ctx context.Context, dom driver.Domain, target string, j *j
 		return nil
 	}
 	defer func() {
-		if created {
+		if created && !j.crashed {
 			if derr := del(context.WithoutCancel(ctx)); derr != nil {
 				err = errors.Join(err, derr)
 			}
@@ -99,7 +104,12 @@ func steerCheckpoint(ctx context.Context, dom driver.Domain, target string, j *j
 		if err := j.tmp("put", tmp, strp(parent)); err != nil {
 			return err
 		}
-		if _, err := dom.CreateCheckpoint(ctx, string(x), driver.CheckpointCreateRedefine); err != nil {
+		j.crashAt("tmp put %q announced", parent)
+		_, err = dom.CreateCheckpoint(ctx, string(x), driver.CheckpointCreateRedefine)
+		if err == nil {
+			j.crashAt("tmp put %q made", parent)
+		}
+		if err != nil {
 			j.tmp("failed", tmp, nil)
 			return fmt.Errorf("make checkpoint %q current: redefine temporary checkpoint %q: %w", target, tmp, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -250,8 +251,11 @@ func (d *dirSink) Commit() error {
 	}
 	if err == nil {
 		// rename(2) replaces an empty directory, and refuses a directory that is not empty
-		// (someone wrote into it meanwhile).
-		err = os.Rename(d.tmp, d.path)
+		// (someone wrote into it meanwhile); os.Rename refuses any directory, so the system
+		// call it is.
+		if err = syscall.Rename(d.tmp, d.path); err != nil {
+			err = &os.LinkError{Op: "rename", Old: d.tmp, New: d.path, Err: err}
+		}
 	}
 	if err == nil {
 		err = syncDir(filepath.Dir(filepath.Clean(d.path)))
