@@ -196,6 +196,10 @@ func removeJournaled(ctx context.Context, dom driver.Domain, steps []jstep, j *j
 			return berr
 		}
 	}
+	// Interrupted during the last removal: undone all the same.
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
 	return nil
 }
 

@@ -371,6 +371,11 @@ func execute(ctx context.Context, dom driver.Domain, p *Plan, j *journal, opts I
 			return &StepError{Step: p.Steps[i], Err: berr}
 		}
 	}
+	// A signal during the last step: that step finished, and the import is undone all the
+	// same, as it would be before any other step.
+	if err := ctx.Err(); err != nil && total > 0 {
+		return &StepError{Step: p.Steps[total-1], Err: context.Cause(ctx), ctxErr: err}
+	}
 	return nil
 }
 

@@ -238,3 +238,56 @@ func TestSignalStopsExport(t *testing.T) {
 		})
 	}
 }
+
+// TestRollbackSignals: without a command that rolls back, the first signal cancels the run
+// and hands the signals back to their default action; with an import's guard, the second
+// says how many undo steps remain and the third abandons the rollback (the guard's context,
+// with the signal as cause); import --rollback's guard informs at the first.
+func TestRollbackSignals(t *testing.T) {
+	newSignals := func() (context.Context, *signals, *strings.Builder) {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		var errb strings.Builder
+		return ctx, &signals{cancel: cancel, ch: make(chan os.Signal, 1), quit: make(chan struct{}), stderr: &errb}, &errb
+	}
+	ctx, s, errb := newSignals()
+	if s.handle(syscall.SIGHUP) {
+		t.Error("without a guard the handler listens on after the first signal")
+	}
+	var in *interrupted
+	if !errors.As(context.Cause(ctx), &in) || in.sig != syscall.SIGHUP || in.status() != 129 {
+		t.Errorf("cause %v", context.Cause(ctx))
+	}
+
+	ctx, s, errb = newSignals()
+	a := newApp(&strings.Builder{}, &strings.Builder{}, func(string) (string, bool) { return "", false })
+	a.sigs = s
+	g, release := a.rollbackGuard(2, "the journal stays")
+	defer release()
+	if !s.handle(syscall.SIGINT) || ctx.Err() == nil || g.ctx.Err() != nil {
+		t.Fatalf("first signal: run ctx %v, guard %v", ctx.Err(), g.ctx.Err())
+	}
+	if !s.handle(syscall.SIGINT) || !strings.Contains(errb.String(), "the step under way finishes, then everything done is rolled back; interrupt once more to abandon the rollback (the journal stays)") {
+		t.Errorf("second signal before the rollback: %q", errb.String())
+	}
+	g.progress(nil)("rollback", 300, 869)
+	errb.Reset()
+	s.n = 1 // as if the rollback had begun before the second signal
+	if !s.handle(syscall.SIGINT) || errb.String() != "vmoments: SIGINT: rolling back, 569 of 869 undo steps remain; interrupt once more to abandon the rollback (the journal stays)\n" {
+		t.Errorf("second signal during the rollback: %q", errb.String())
+	}
+	if s.handle(syscall.SIGTERM) || !errors.As(context.Cause(g.ctx), &in) || in.sig != syscall.SIGTERM {
+		t.Errorf("third signal: guard cause %v", context.Cause(g.ctx))
+	}
+
+	_, s, errb = newSignals()
+	a.sigs = s
+	g2, release2 := a.rollbackGuard(1, "finish later")
+	defer release2()
+	g2.progress(nil)("rollback", 1, 10)
+	if !s.handle(syscall.SIGINT) || !strings.Contains(errb.String(), "9 of 10 undo steps remain") || g2.ctx.Err() != nil {
+		t.Errorf("import --rollback, first signal: %q", errb.String())
+	}
+	if s.handle(syscall.SIGINT) || g2.ctx.Err() == nil {
+		t.Error("import --rollback, second signal: not abandoned")
+	}
+}
