@@ -177,7 +177,7 @@ func removeJournaled(ctx context.Context, dom driver.Domain, steps []jstep, j *j
 					return failed
 				}
 				s := steps[i]
-				if err := deleteMetadata(ctx, b, kind, s.Name); err != nil && !errors.Is(err, driver.ErrNotFound) {
+				if err := deleteMetadata(context.WithoutCancel(ctx), b, kind, s.Name); err != nil && !errors.Is(err, driver.ErrNotFound) {
 					failed = fmt.Errorf("remove %s %q from the source: %w", kind, s.Name, err)
 					return failed
 				}

@@ -73,6 +73,8 @@ func (e *StepError) Error() string {
 		if e.Journal != "" {
 			fmt.Fprintf(&b, "; the journal %s keeps what is left: Rollback (vmoments import DOMAIN --rollback) tries again", e.Journal)
 		}
+	case e.interrupted() && e.Undone == 0:
+		b.WriteString(" before the first change: the domain is as it was before the import")
 	case e.interrupted():
 		fmt.Fprintf(&b, ": rolled back %d changes, the domain is as it was before the import", e.Undone)
 	default:
@@ -344,7 +346,9 @@ func execute(ctx context.Context, dom driver.Domain, p *Plan, j *journal, opts I
 					err = opts.failAt(i, s)
 				}
 				if err == nil {
-					err = apply(ctx, b, s, opts.Validate, j)
+					// ctx is checked between the steps only: a step that has begun (the
+					// steering is several libvirt calls) finishes.
+					err = apply(context.WithoutCancel(ctx), b, s, opts.Validate, j)
 				}
 				if err == nil && s.Action != Skip {
 					j.crashAt("step %d made", run)
@@ -368,6 +372,9 @@ func execute(ctx context.Context, dom driver.Domain, p *Plan, j *journal, opts I
 		}
 		if berr != nil {
 			// The batch could not begin (its refresh failed): nothing of this kind was done.
+			if cerr := ctx.Err(); cerr != nil {
+				return &StepError{Step: p.Steps[i], Err: context.Cause(ctx), ctxErr: cerr}
+			}
 			return &StepError{Step: p.Steps[i], Err: berr}
 		}
 	}

@@ -282,8 +282,7 @@ func leavesFirst(l *live, kind string, names []string) []jstep {
 	k, _ := kindOf(kind)
 	parents := l.lists[k]
 	depth := map[string]int{}
-	var depthOf func(n string) int
-	depthOf = func(n string) int {
+	depthOf := func(n string) int {
 		// Iterative, for chains of tens of thousands.
 		var path []string
 		d := 0

@@ -69,7 +69,7 @@ func runCopy(ctx context.Context, a *app, c *vsh.Parsed) error {
 	})
 	p.done()
 	if err != nil {
-		return a.unfinished(err)
+		return a.unfinished(err, to, dst.Name())
 	}
 	if c.Has("json") {
 		return a.printJSON(copyJSON{From: from, To: to, Import: resultJSON(res.Import, dst.Name()), Removed: res.Removed})

@@ -107,14 +107,19 @@ func runImport(ctx context.Context, a *app, c *vsh.Parsed) error {
 	res, err := transfer.ImportFrom(ctx, dom, src, opts)
 	p.done()
 	if err != nil {
-		return a.unfinished(err)
+		return a.unfinished(err, a.drv.URI(), dom.Name())
 	}
 	return a.printImport(res, dom.Name(), c.Has("json"))
 }
 
-// unfinished words the refusal of an import (or copy) because of an unfinished one with the
-// commands that end it; other errors pass unchanged.
-func (a *app) unfinished(err error) error {
+// unfinished words the refusal of an import (or copy) because of an unfinished one, and an
+// abandoned rollback, with the commands that end them (domain on uri); other errors pass
+// unchanged.
+func (a *app) unfinished(err error, uri, domain string) error {
+	var ab *transfer.AbandonedError
+	if errors.As(err, &ab) && ab.Journal != "" {
+		return &vsh.Error{Lines: []string{err.Error(), fmt.Sprintf("finish the rollback: vmoments -c %s import %s --rollback", uri, shellQuote(domain))}, Err: err}
+	}
 	var ue *transfer.UnfinishedError
 	if !errors.As(err, &ue) || ue.Journal.Path == "" {
 		return err
@@ -129,15 +134,24 @@ func (a *app) unfinished(err error) error {
 		what = "an unfinished removal of copied metadata (" + j.Export.From + ")"
 	}
 	lines := []string{
-		fmt.Sprintf("domain '%s' has %s (export of %s), begun %s by vmoments %s (pid %d on %s): %d of %d changes recorded in %s; nothing was changed",
+		fmt.Sprintf("domain '%s' has %s (export of %s), begun %s by vmoments %s (pid %d on %s): %d of %d changes recorded in %s",
 			ue.Domain, what, j.Export.Created.Local().Format("2006-01-02 15:04:05"), j.Started.Local().Format("2006-01-02 15:04:05"),
-			j.VmomentsVersion, j.PID, j.Host, j.Done, j.Steps, j.Path),
+			j.VmomentsVersion, j.PID, j.Host, j.Done, j.Steps, j.Path)+rollingBack(j),
 		fmt.Sprintf("undo it:     vmoments -c %s import %s --rollback", ue.URI, shellQuote(ue.Domain)),
 	}
 	if j.Op != "remove" {
 		lines = append(lines, fmt.Sprintf("or finish it: vmoments -c %s import %s --from %s", ue.URI, shellQuote(ue.Domain), shellQuote(j.Export.From)))
 	}
 	return &vsh.Error{Lines: lines, Err: err}
+}
+
+// rollingBack says how far an interrupted rollback of the journal's import got, and that
+// nothing was changed now.
+func rollingBack(j *transfer.JournalInfo) string {
+	if j.RollingBack {
+		return fmt.Sprintf(", of which a rollback that was interrupted undid %d; nothing was changed", j.Undone)
+	}
+	return "; nothing was changed"
 }
 
 // pendingNote says what a real import would do about an unfinished one.

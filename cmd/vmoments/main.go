@@ -58,8 +58,12 @@ import (
 	_ "github.com/vmoments/vmoments/driver/test"
 )
 
+// The signals are caught from the first moment Go code runs (before, their default action
+// ends the process, which has changed nothing yet).
+var runCtx, runSignals = signalContext(context.Background(), os.Stderr)
+
 func main() {
-	ctx, sigs := signalContext(context.Background(), os.Stderr)
+	ctx, sigs := runCtx, runSignals
 	a := newApp(os.Stdout, os.Stderr, os.LookupEnv)
 	a.ctx, a.sigs = ctx, sigs
 	status := a.main(os.Args[1:])

@@ -249,7 +249,7 @@ func TestRollbackSignals(t *testing.T) {
 		var errb strings.Builder
 		return ctx, &signals{cancel: cancel, ch: make(chan os.Signal, 1), quit: make(chan struct{}), stderr: &errb}, &errb
 	}
-	ctx, s, errb := newSignals()
+	ctx, s, _ := newSignals()
 	if s.handle(syscall.SIGHUP) {
 		t.Error("without a guard the handler listens on after the first signal")
 	}
@@ -258,7 +258,7 @@ func TestRollbackSignals(t *testing.T) {
 		t.Errorf("cause %v", context.Cause(ctx))
 	}
 
-	ctx, s, errb = newSignals()
+	ctx, s, errb := newSignals()
 	a := newApp(&strings.Builder{}, &strings.Builder{}, func(string) (string, bool) { return "", false })
 	a.sigs = s
 	g, release := a.rollbackGuard(2, "the journal stays")
