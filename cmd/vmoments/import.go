@@ -136,7 +136,7 @@ func (a *app) unfinished(err error, uri, domain string) error {
 	lines := []string{
 		fmt.Sprintf("domain '%s' has %s (export of %s), begun %s by vmoments %s (pid %d on %s): %d of %d changes recorded in %s",
 			ue.Domain, what, j.Export.Created.Local().Format("2006-01-02 15:04:05"), j.Started.Local().Format("2006-01-02 15:04:05"),
-			j.VmomentsVersion, j.PID, j.Host, j.Done, j.Steps, j.Path)+rollingBack(j),
+			j.VmomentsVersion, j.PID, j.Host, j.Done, j.Steps, j.Path) + rollingBack(j),
 		fmt.Sprintf("undo it:     vmoments -c %s import %s --rollback", ue.URI, shellQuote(ue.Domain)),
 	}
 	if j.Op != "remove" {
