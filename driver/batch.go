@@ -17,8 +17,24 @@ import (
 // in place, and that copy is published when the batch ends.
 type Batcher interface {
 	// Batch runs fn with a Domain on which the changes of kind form one batch; see [Batch].
-	Batch(ctx context.Context, kind conf.Kind, fn func(b Domain) error) error
+	Batch(ctx context.Context, kind conf.Kind, flags BatchFlags, fn func(b Domain) error) error
 }
+
+// BatchFlags tune a batch.
+type BatchFlags uint
+
+const (
+	// BatchNoReadBack applies a redefinition in the batch (SnapshotCreateRedefine,
+	// CheckpointCreateRedefine) to the list from the XML the caller passed, parsed as libvirt
+	// parses a redefinition, instead of from the XML libvirt gives back for the moment: one
+	// libvirt call less per redefinition (the read-back is as costly as the lookup virsh makes
+	// per command). Such a moment's Def().Raw() is nil, so nothing the caller passed (a
+	// SECURE definition's passwords) is ever served as libvirt's XML: Reader.XML asks libvirt.
+	// It is for callers that redefine moments from libvirt's own XML of them (an import of an
+	// export): libvirt fills in what a hand-written redefinition leaves out (the disks of a
+	// snapshot that lists none), which the list then lacks until a Reload.
+	BatchNoReadBack BatchFlags = 1 << iota
+)
 
 // Batch runs fn with b, a Domain whose changes of kind are carried out as one batch when dom
 // implements [Batcher], and with dom itself otherwise (every change then refreshes and
@@ -29,7 +45,8 @@ type Batcher interface {
 //   - The list is refreshed once, before fn runs. Each change of kind is passed to libvirt with
 //     libvirt's flags exactly as outside a batch, and applied to the batch's copy of the list
 //     the way libvirt applies it (a redefined moment's definition is the one libvirt gives back,
-//     as outside a batch), but without a refresh before it or a new copy after it. Changes made
+//     as outside a batch, unless flags has BatchNoReadBack), but without a refresh before it or
+//     a new copy after it. Changes made
 //     by others while the batch runs are not looked for; the first read after the batch finds
 //     them, as every read does.
 //   - b's reads of kind (List, Current, Def) answer from the batch's copy without asking libvirt;
@@ -45,9 +62,9 @@ type Batcher interface {
 //
 // A batch changes nothing by itself: a batch in which fn makes no change leaves libvirt and the
 // list as a read would.
-func Batch(ctx context.Context, dom Domain, kind conf.Kind, fn func(b Domain) error) error {
+func Batch(ctx context.Context, dom Domain, kind conf.Kind, flags BatchFlags, fn func(b Domain) error) error {
 	if b, ok := dom.(Batcher); ok {
-		return b.Batch(ctx, kind, fn)
+		return b.Batch(ctx, kind, flags, fn)
 	}
 	return fn(dom)
 }

@@ -170,7 +170,7 @@ func removeJournaled(ctx context.Context, dom driver.Domain, steps []jstep, j *j
 			k++
 		}
 		var failed error
-		berr := driver.Batch(ctx, dom, kind, func(b driver.Domain) error {
+		berr := driver.Batch(ctx, dom, kind, 0, func(b driver.Domain) error {
 			for ; i < k; i++ {
 				if err := ctx.Err(); err != nil {
 					failed = context.Cause(ctx)

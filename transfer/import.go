@@ -335,7 +335,7 @@ func execute(ctx context.Context, dom driver.Domain, p *Plan, j *journal, opts I
 		for k < total && p.Steps[k].Kind == kind {
 			k++
 		}
-		berr := driver.Batch(ctx, dom, kind, func(b driver.Domain) error {
+		berr := driver.Batch(ctx, dom, kind, driver.BatchNoReadBack, func(b driver.Domain) error {
 			for ; i < k; i++ {
 				s := p.Steps[i]
 				cerr := ctx.Err()

@@ -637,6 +637,7 @@ func (j *journal) start() {
 	go func() {
 		defer close(j.stopped)
 		for range j.kick {
+			last := time.Now()
 			err := j.f.Sync()
 			j.event("sync")
 			if err != nil {
@@ -646,9 +647,17 @@ func (j *journal) start() {
 				}
 				j.mu.Unlock()
 			}
+			// At most one fsync per syncEvery: the records meanwhile are covered by the next,
+			// and an import's own fsyncs do not queue up behind libvirtd's on the same disk.
+			if d := syncEvery - time.Since(last); d > 0 {
+				time.Sleep(d)
+			}
 		}
 	}()
 }
+
+// syncEvery spaces the background fsyncs of done and undone records.
+const syncEvery = 50 * time.Millisecond
 
 // append writes one record (and applies it to the state). With durable, it is fsynced before
 // append returns; otherwise the background goroutine fsyncs it soon.

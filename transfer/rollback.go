@@ -346,7 +346,7 @@ func (j *journal) rollback(stop context.Context, dom driver.Domain, progress Pro
 			k++
 		}
 		var abandoned error
-		berr := driver.Batch(ctx, dom, kind, func(b driver.Domain) error {
+		berr := driver.Batch(ctx, dom, kind, 0, func(b driver.Domain) error {
 			for ; i < k; i++ {
 				if err := stop.Err(); err != nil {
 					abandoned = &AbandonedError{Journal: j.path, Undone: undone, Remaining: len(ops) - i, Err: context.Cause(stop)}

@@ -18,9 +18,10 @@ import (
 
 // batch is one running batch of one domain and kind.
 type batch struct {
-	d    *Domain
-	kind conf.Kind
-	st   *kindState
+	d     *Domain
+	kind  conf.Kind
+	flags driver.BatchFlags
+	st    *kindState
 	// mu serializes the calls made through the batch's Domain; open is false once fn returned.
 	mu   sync.Mutex
 	open bool
@@ -38,13 +39,13 @@ func batchOf(ctx context.Context, d *Domain, kind conf.Kind) *batch {
 }
 
 // Batch implements driver.Batcher: see driver.Batch.
-func (d *Domain) Batch(ctx context.Context, kind conf.Kind, fn func(b driver.Domain) error) error {
-	return d.batch(ctx, d, kind, fn)
+func (d *Domain) Batch(ctx context.Context, kind conf.Kind, flags driver.BatchFlags, fn func(b driver.Domain) error) error {
+	return d.batch(ctx, d, kind, flags, fn)
 }
 
 // batch runs fn in a batch of kind whose calls of the other kind go to next (the domain, or
 // the batch of the other kind that this one runs inside).
-func (d *Domain) batch(ctx context.Context, next driver.Domain, kind conf.Kind, fn func(b driver.Domain) error) error {
+func (d *Domain) batch(ctx context.Context, next driver.Domain, kind conf.Kind, flags driver.BatchFlags, fn func(b driver.Domain) error) error {
 	st, err := d.state(kind)
 	if err != nil {
 		return err
@@ -60,7 +61,7 @@ func (d *Domain) batch(ctx context.Context, next driver.Domain, kind conf.Kind, 
 	// The published list may be in use by readers: the batch changes a copy of its own, which
 	// nobody else sees until it is published, since the lock is held till then.
 	st.list = st.list.Clone()
-	b := &batch{d: d, kind: kind, st: st, open: true}
+	b := &batch{d: d, kind: kind, flags: flags, st: st, open: true}
 	ferr := fn(&batchDomain{Domain: d, next: next, b: b})
 	b.mu.Lock()
 	b.open = false
@@ -130,14 +131,14 @@ func (bd *batchDomain) list(ctx context.Context, full bool) (*momentlist.List, e
 
 // Batch of the batch's kind runs fn in this batch; of the other kind, in a batch of its own
 // inside this one.
-func (bd *batchDomain) Batch(ctx context.Context, kind conf.Kind, fn func(b driver.Domain) error) error {
+func (bd *batchDomain) Batch(ctx context.Context, kind conf.Kind, flags driver.BatchFlags, fn func(b driver.Domain) error) error {
 	if kind == bd.b.kind {
 		return fn(bd)
 	}
 	if _, inner := bd.next.(*batchDomain); inner {
 		return fn(bd) // both kinds are batched already
 	}
-	return bd.Domain.batch(ctx, bd, kind, fn)
+	return bd.Domain.batch(ctx, bd, kind, flags, fn)
 }
 
 func (bd *batchDomain) List(ctx context.Context, kind conf.Kind, from string, f momentlist.Filter) ([]*momentlist.Moment, error) {

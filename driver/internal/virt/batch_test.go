@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -77,7 +78,7 @@ func TestBatchRefreshesOnce(t *testing.T) {
 	}
 	lists.Store(0)
 	var kept driver.Domain
-	err := driver.Batch(ctx, dom, conf.Snapshot, func(b driver.Domain) error {
+	err := driver.Batch(ctx, dom, conf.Snapshot, 0, func(b driver.Domain) error {
 		kept = b
 		parent := ""
 		for i := range n {
@@ -145,7 +146,7 @@ func TestBatchRefreshesOnce(t *testing.T) {
 func TestBatchFailureKeepsWhatHappened(t *testing.T) {
 	ctx := context.Background()
 	drv, dom, _ := openCounting(t)
-	err := driver.Batch(ctx, dom, conf.Snapshot, func(b driver.Domain) error {
+	err := driver.Batch(ctx, dom, conf.Snapshot, 0, func(b driver.Domain) error {
 		for _, s := range [][2]string{{"f1", ""}, {"f2", "f1"}, {"f3", "missing"}, {"f4", "f2"}} {
 			if _, err := b.CreateSnapshot(ctx, redefXML(s[0], s[1]), driver.SnapshotCreateRedefine); err != nil {
 				return err
@@ -180,7 +181,7 @@ func TestBatchHoldsTheKind(t *testing.T) {
 	_, dom, _ := openCounting(t)
 	var wg sync.WaitGroup
 	var seen int
-	err := driver.Batch(ctx, dom, conf.Snapshot, func(b driver.Domain) error {
+	err := driver.Batch(ctx, dom, conf.Snapshot, 0, func(b driver.Domain) error {
 		if _, err := b.CreateSnapshot(ctx, redefXML("h1", ""), driver.SnapshotCreateRedefine); err != nil {
 			return err
 		}
@@ -197,7 +198,7 @@ func TestBatchHoldsTheKind(t *testing.T) {
 		if _, err := dom.List(ctx, conf.Checkpoint, "", 0); err != nil {
 			return fmt.Errorf("the other kind on the domain: %w", err)
 		}
-		if err := driver.Batch(ctx, b, conf.Checkpoint, func(c driver.Domain) error {
+		if err := driver.Batch(ctx, b, conf.Checkpoint, 0, func(c driver.Domain) error {
 			if _, err := c.List(ctx, conf.Checkpoint, "", 0); err != nil {
 				return err
 			}
@@ -206,7 +207,7 @@ func TestBatchHoldsTheKind(t *testing.T) {
 		}); err != nil {
 			return err
 		}
-		return driver.Batch(ctx, b, conf.Snapshot, func(c driver.Domain) error {
+		return driver.Batch(ctx, b, conf.Snapshot, 0, func(c driver.Domain) error {
 			_, err := c.CreateSnapshot(ctx, redefXML("h3", "h2"), driver.SnapshotCreateRedefine)
 			return err
 		})
@@ -218,4 +219,31 @@ func TestBatchHoldsTheKind(t *testing.T) {
 	if seen != 3 {
 		t.Errorf("the reader waiting for the batch saw %d snapshots, want 3", seen)
 	}
+}
+
+// TestBatchNoReadBack: with BatchNoReadBack a redefinition's definition comes from the XML
+// passed, without raw text (so a SECURE definition is never served as libvirt's); the list is
+// still libvirt's (CheckState) and XML asks libvirt.
+func TestBatchNoReadBack(t *testing.T) {
+	ctx := context.Background()
+	drv, dom, _ := openCounting(t)
+	err := driver.Batch(ctx, dom, conf.Snapshot, driver.BatchNoReadBack, func(b driver.Domain) error {
+		for i, p := range []string{"", "n0", "n1", "n0"} {
+			if _, err := b.CreateSnapshot(ctx, redefXML(fmt.Sprintf("n%d", i), p), driver.SnapshotCreateRedefine); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := dom.Def(ctx, conf.Snapshot, "n3")
+	if err != nil || d.Parent != "n0" || d.Raw() != nil {
+		t.Fatalf("n3: %+v, raw %d bytes, %v", d, len(d.Raw()), err)
+	}
+	if x, err := dom.XML(ctx, conf.Snapshot, "n3", 0); err != nil || !strings.Contains(x, "<name>n3</name>") {
+		t.Errorf("XML: %v", err)
+	}
+	drivertest.CheckState(t, drv, dom, conf.Snapshot, "")
 }

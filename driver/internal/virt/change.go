@@ -119,7 +119,7 @@ func (d *Domain) CreateSnapshot(ctx context.Context, xml string, flags driver.Sn
 		if flags&driver.SnapshotCreateNoMetadata != 0 {
 			return nil, nil // libvirt keeps no metadata: the list does not change
 		}
-		def, err := fetchDef(h.GetXMLDesc, conf.Snapshot, name)
+		def, err := readBack(ctx, d, conf.Snapshot, name, xml, flags&driver.SnapshotCreateRedefine != 0, h.GetXMLDesc)
 		if err != nil {
 			return nil, err
 		}
@@ -154,9 +154,9 @@ func (d *Domain) CreateCheckpoint(ctx context.Context, xml string, flags driver.
 		if name, err = h.GetName(); err != nil {
 			return nil, err
 		}
-		def, err := fetchDef(func(f libvirt.DomainSnapshotXMLFlags) (string, error) {
+		def, err := readBack(ctx, d, conf.Checkpoint, name, xml, flags&driver.CheckpointCreateRedefine != 0, func(f libvirt.DomainSnapshotXMLFlags) (string, error) {
 			return h.GetXMLDesc(libvirt.DomainCheckpointXMLFlags(f))
-		}, conf.Checkpoint, name)
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -219,6 +219,22 @@ func create(l *momentlist.List, def *conf.Def) error {
 	}
 	_, err := l.Create(def)
 	return err
+}
+
+// readBack is the definition of a moment just created or redefined: libvirt's XML of it
+// (fetchDef), or, for a redefinition in a batch with driver.BatchNoReadBack, the XML the caller
+// passed, parsed as libvirt parses a redefinition, without its raw text (see
+// driver.BatchNoReadBack).
+func readBack(ctx context.Context, d *Domain, kind conf.Kind, name, xml string, redefine bool,
+	get func(libvirt.DomainSnapshotXMLFlags) (string, error)) (*conf.Def, error) {
+	if b := batchOf(ctx, d, kind); redefine && b != nil && b.flags&driver.BatchNoReadBack != 0 {
+		def, err := conf.ParseFast(kind, []byte(xml))
+		if err == nil && def.Name == name {
+			def.SetRaw(nil)
+			return def, nil
+		}
+	}
+	return fetchDef(get, kind, name)
 }
 
 // fetchDef reads back a moment's XML from libvirt and parses it with the fast path.
