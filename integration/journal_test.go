@@ -59,16 +59,7 @@ func newJournalFixture(t *testing.T, tag string) *journalFixture {
 // captureFiles is capture without the checkpoint probe (a shut-off guest has none).
 func (f *signalFixture) captureFiles() domState {
 	f.t.Helper()
-	st := domState{Files: map[string]string{}}
-	dir := filepath.Join("/var/lib/libvirt/qemu/snapshot", f.g.Name)
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		st.Files["snapshot/"+e.Name()] = string(data)
-	}
+	st := domState{Files: f.files("snapshot")}
 	st.Current = f.g.CurrentSnapshot()
 	return st
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -103,21 +104,7 @@ func (a domState) diff(b domState) string {
 // probe is then forgotten (metadata only), which hands the pointer back to that parent.
 func (f *signalFixture) capture() domState {
 	f.t.Helper()
-	st := domState{Files: map[string]string{}}
-	for _, kind := range []string{"snapshot", "checkpoint"} {
-		dir := filepath.Join("/var/lib/libvirt/qemu", kind, f.g.Name)
-		ents, err := os.ReadDir(dir)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			f.t.Fatal(err)
-		}
-		for _, e := range ents {
-			data, err := os.ReadFile(filepath.Join(dir, e.Name()))
-			if err != nil {
-				f.t.Fatal(err)
-			}
-			st.Files[kind+"/"+e.Name()] = string(data)
-		}
-	}
+	st := domState{Files: f.files("snapshot", "checkpoint")}
 	st.Current = f.g.CurrentSnapshot()
 	f.probes++
 	probe := f.g.Checkpoint(fmt.Sprintf("probe-%d", f.probes), both("bitmap")...)
@@ -128,6 +115,50 @@ func (f *signalFixture) capture() domState {
 	f.g.DeleteCheckpoint(probe, driver.DeleteMetadataOnly)
 	st.Checkpoint = d.Parent
 	return st
+}
+
+// files reads libvirtd's metadata files of the kinds, once they have settled: a killed
+// process's last call may still be under way in libvirtd (which writes NAME.xml.new and renames
+// it), so the directories are read until two reads 100 ms apart agree.
+func (f *signalFixture) files(kinds ...string) map[string]string {
+	f.t.Helper()
+	read := func() (map[string]string, bool) {
+		out := map[string]string{}
+		for _, kind := range kinds {
+			dir := filepath.Join("/var/lib/libvirt/qemu", kind, f.g.Name)
+			ents, err := os.ReadDir(dir)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				f.t.Fatal(err)
+			}
+			for _, e := range ents {
+				if !strings.HasSuffix(e.Name(), ".xml") {
+					return nil, false // being written
+				}
+				data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				if errors.Is(err, os.ErrNotExist) {
+					return nil, false // renamed or removed meanwhile
+				}
+				if err != nil {
+					f.t.Fatal(err)
+				}
+				out[kind+"/"+e.Name()] = string(data)
+			}
+		}
+		return out, true
+	}
+	var last map[string]string
+	for range 100 {
+		cur, ok := read()
+		if ok && last != nil && maps.Equal(cur, last) {
+			return cur
+		}
+		if ok {
+			last = cur
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	f.t.Fatal("libvirtd's metadata files did not settle in 10 s")
+	return nil
 }
 
 // checkpointTree is k0..k59 with a branch of two (bKa → bKb) below every kK with K%3 == 1.

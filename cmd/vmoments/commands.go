@@ -211,7 +211,7 @@ func commands() []*command {
 		}, run: runValidate},
 
 		{Cmd: vsh.Cmd{
-			Name: "export", Summary: "Save a domain's snapshot and checkpoint metadata to a directory or .tar",
+			Name: "export", Summary: "Save a domain's snapshot and checkpoint metadata to a directory or a .tar, .tar.gz or .tar.zst file",
 			Desc: "Writes one XML file per moment (libvirt's full definition, as redefinition needs it) and\n" +
 				"    manifest.json: the domain, versions, the moments parents first with their SHA-256, the\n" +
 				"    current snapshot and the current checkpoint. PATH is a new or empty directory, or a new\n" +
