@@ -19,7 +19,7 @@ func benchDoc(b *testing.B) []byte {
 	return data
 }
 
-// BenchmarkParseFast is the list fast path (DESIGN.md "Data flow of a list call").
+// BenchmarkParseFast is the list fast path (docs/design.md §5).
 func BenchmarkParseFast(b *testing.B) {
 	data := benchDoc(b)
 	b.SetBytes(int64(len(data)))

@@ -111,7 +111,7 @@ func buildSnapshot(d *Def, redefine bool, r *rawDoc, fail failFunc) error {
 	d.State = r.state
 	offline := redefine && (r.state == "shutoff" || r.state == "disk-snapshot")
 
-	// Memory: libvirt's checks and its default for redefinitions (spec §2).
+	// Memory: libvirt's checks and its default for redefinitions (docs/libvirt.md §2).
 	var mem MemorySpec
 	if r.hasMemory && r.memMode.ok {
 		if !snapshotLocations[r.memMode.v] {

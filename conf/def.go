@@ -61,7 +61,7 @@ const (
 )
 
 // Status is a snapshot's status class, libvirt's INACTIVE / ACTIVE / DISK_ONLY list filter
-// group (spec §2). It derives from <state> alone.
+// group (docs/libvirt.md §2). It derives from <state> alone.
 type Status int
 
 const (
@@ -158,7 +158,7 @@ func (d *Def) SetRaw(raw []byte) {
 }
 
 // Status returns the snapshot status class: from <state> alone, exactly as libvirt's
-// virDomainSnapshotFilter (spec §2): shutoff is Inactive, disk-snapshot is DiskOnly, every other
+// virDomainSnapshotFilter (docs/libvirt.md §2): shutoff is Inactive, disk-snapshot is DiskOnly, every other
 // state is Active. Checkpoints have NoStatus.
 func (d *Def) Status() Status {
 	if d.Kind != Snapshot {
@@ -203,7 +203,7 @@ func (d *Def) Location() string {
 
 // Covers reports whether the moment captured the disk: a snapshot disk with
 // snapshot='internal' or 'external', a checkpoint disk with checkpoint='bitmap'
-// (DESIGN.md "per-disk current").
+// (docs/design.md §2).
 func (d *Def) Covers(disk string) bool {
 	for i := range d.Disks {
 		if d.Disks[i].Name == disk {

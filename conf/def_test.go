@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// TestStatus: the status class comes from <state> alone (spec §2 virDomainSnapshotFilter).
+// TestStatus: the status class comes from <state> alone (docs/libvirt.md §2 virDomainSnapshotFilter).
 func TestStatus(t *testing.T) {
 	tests := []struct {
 		kind   Kind
@@ -46,7 +46,7 @@ func TestStatus(t *testing.T) {
 	}
 }
 
-// TestLocation: external = external memory or any external disk (spec §2
+// TestLocation: external = external memory or any external disk (docs/libvirt.md §2
 // virDomainSnapshotDefIsExternal); checkpoints have no location.
 func TestLocation(t *testing.T) {
 	tests := []struct {
@@ -73,7 +73,7 @@ func TestLocation(t *testing.T) {
 }
 
 // TestCovers: a snapshot covers disks with snapshot internal or external, a checkpoint disks with
-// checkpoint='bitmap' (DESIGN.md "per-disk current").
+// checkpoint='bitmap' (docs/design.md §2).
 func TestCovers(t *testing.T) {
 	s := &Def{Kind: Snapshot, Disks: []DiskSpec{{Name: "vda", Mode: "internal"}, {Name: "vdb", Mode: "no"},
 		{Name: "vdc", Mode: "external"}, {Name: "vdd", Mode: "manual"}, {Name: "vde"}}}

@@ -9,7 +9,7 @@ const dom = "<domain type='qemu'><name>vm</name><devices><disk type='file'><sour
 
 // TestParseFast: the fast scanner reads the XML libvirt writes itself (handled), hands
 // everything else to the full parser (fallback), and either way gives ParseSnapshot's or
-// ParseCheckpoint's result in ParseRedefine mode (DESIGN.md "Data flow of a list call").
+// ParseCheckpoint's result in ParseRedefine mode (docs/design.md §5).
 func TestParseFast(t *testing.T) {
 	head := redefHead
 	tests := []struct {

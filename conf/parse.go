@@ -14,7 +14,7 @@ import (
 // rootNames are the root elements of the two kinds of documents.
 var rootNames = [...]string{Snapshot: "domainsnapshot", Checkpoint: "domaincheckpoint"}
 
-// ParseSnapshot parses a <domainsnapshot> document with libvirt's rules for mode (spec §2): the
+// ParseSnapshot parses a <domainsnapshot> document with libvirt's rules for mode (docs/libvirt.md §2): the
 // whole document must be well-formed XML, the fields are read as libvirt's snapshot_conf.c reads
 // them (the first <name>, <state>, ... counts; their text is all the text inside them) and
 // checked with libvirt's messages. In ParseRedefine mode, a missing <memory> defaults as libvirt
@@ -34,7 +34,7 @@ func ParseSnapshot(data []byte, mode ParseMode) (*Def, error) {
 	return parseFull(Snapshot, data, mode)
 }
 
-// ParseCheckpoint parses a <domaincheckpoint> document with libvirt's rules for mode (spec §3),
+// ParseCheckpoint parses a <domaincheckpoint> document with libvirt's rules for mode (docs/libvirt.md §3),
 // as [ParseSnapshot] does for snapshots. A disk without a checkpoint attribute is a bitmap disk,
 // as libvirt reads it. Names must pass [ValidateName] in both modes: libvirt validates every
 // checkpoint document against its schema.

@@ -12,13 +12,13 @@ import (
 func snap(body string) string { return "<domainsnapshot>" + body + "</domainsnapshot>" }
 func ckpt(body string) string { return "<domaincheckpoint>" + body + "</domaincheckpoint>" }
 
-// redefHead is the minimum a redefined snapshot needs (spec §2 "Redefine").
+// redefHead is the minimum a redefined snapshot needs (docs/libvirt.md §2 "Redefine").
 const redefHead = "<name>s1</name><state>running</state><creationTime>1700000000</creationTime>"
 
 func ptr[T any](v T) *T { return &v }
 
 // TestParseErrors: every refusal of the parsers, with libvirt's message where libvirt has one
-// (spec §2 "Redefine", §3 "Redefine parse"; messages observed on libvirt 9.0 with virsh).
+// (docs/libvirt.md §2 "Redefine", §3 "Redefine parse"; messages observed on libvirt 9.0 with virsh).
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -42,7 +42,7 @@ func TestParseErrors(t *testing.T) {
 		{"text after root", Snapshot, ParseNew, snap("") + "junk", "", "", `snapshot XML is not well-formed: text "junk" after the root element`},
 		{"broken domain", Snapshot, ParseNew, snap("<domain><name>x</domain>"), "", "", "snapshot XML is not well-formed: XML syntax error on line 1: element <name> closed by </domain>"},
 
-		// Names (spec §2/§3 redefine; libvirt 9.0 name rules, see TestValidateName).
+		// Names (docs/libvirt.md §2, §3 redefine; libvirt 9.0 name rules, see TestValidateName).
 		{"redefined snapshot without name", Snapshot, ParseRedefine, snap("<state>running</state><creationTime>5</creationTime>"), "name", "", "a redefined snapshot must have a name"},
 		{"redefined snapshot with empty name", Snapshot, ParseRedefine, snap("<name></name><state>running</state><creationTime>5</creationTime>"), "name", "", "a redefined snapshot must have a name"},
 		{"redefined checkpoint without name", Checkpoint, ParseRedefine, ckpt("<creationTime>5</creationTime>"), "name", "", "a redefined checkpoint must have a name"},
@@ -61,7 +61,7 @@ func TestParseErrors(t *testing.T) {
 		{"sign only", Checkpoint, ParseNew, ckpt("<creationTime>-</creationTime>"), "creationTime", "-", "invalid creationTime '-' in checkpoint XML: not a whole number of seconds"},
 		{"negative creationTime", Snapshot, ParseNew, snap("<creationTime>-5</creationTime>"), "creationTime", "-5", "invalid creationTime '-5' in snapshot XML: it is before 1970"},
 
-		// State (spec §2).
+		// State (docs/libvirt.md §2).
 		{"redefined snapshot without state", Snapshot, ParseRedefine, snap("<name>s</name><creationTime>5</creationTime>"), "state", "", "missing state from existing snapshot"},
 		{"unknown state", Snapshot, ParseRedefine, snap("<name>s</name><state>bogus</state><creationTime>5</creationTime>"), "state", "bogus", "Invalid state 'bogus' in domain snapshot XML"},
 		{"nostate is refused like libvirt (state <= 0)", Snapshot, ParseNew, snap("<state>nostate</state>"), "state", "nostate", "Invalid state 'nostate' in domain snapshot XML"},
@@ -91,13 +91,13 @@ func TestParseErrors(t *testing.T) {
 		{"relative block device", Snapshot, ParseNew, snap("<disks><disk name='vda' type='block'><source dev='sdb'/></disk></disks>"), "disk/source", "sdb", "disk snapshot image path 'sdb' must be absolute"},
 		{"disk attribute libvirtxml cannot read", Snapshot, ParseNew, snap("<disks><disk name='vda'><source file='/x' index='x'/></disk></disks>"), "disk", "vda", "invalid disk 'vda' in snapshot XML: "},
 
-		// Checkpoint disks (spec §3; libvirt's schema).
+		// Checkpoint disks (docs/libvirt.md §3; libvirt's schema).
 		{"checkpoint disk without name", Checkpoint, ParseNew, ckpt("<disks><disk checkpoint='bitmap'/></disks>"), "disk/@name", "", "missing name from disk checkpoint element"},
 		{"unknown checkpoint disk mode", Checkpoint, ParseNew, ckpt("<disks><disk name='vda' checkpoint='internal'/></disks>"), "disk/@checkpoint", "internal", "Invalid value for attribute 'checkpoint' in element 'disk': 'internal'."},
 		{"checkpoint disk no with bitmap", Checkpoint, ParseNew, ckpt("<disks><disk name='vda' checkpoint='no' bitmap='b'/></disks>"), "disk/@bitmap", "b", "disk 'vda' has checkpoint='no' and bitmap 'b'"},
 		{"same checkpoint disk twice", Checkpoint, ParseNew, ckpt("<disks><disk name='vda'/><disk name='vda' checkpoint='no'/></disks>"), "disk/@name", "vda", "disk 'vda' specified twice"},
 
-		// <active> (libvirt's own snapshot files, spec §2 "Current snapshot").
+		// <active> (libvirt's own snapshot files, docs/libvirt.md §2 "Current snapshot").
 		{"non-numeric active", Snapshot, ParseNew, snap("<active>yes</active>"), "active", "yes", "invalid active 'yes' in snapshot XML: want 0 or 1"},
 	}
 	for _, tt := range tests {
@@ -131,7 +131,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 // TestParse: what the parsers read, including libvirt's defaults and its way of reading odd
-// documents (first element wins, all text inside an element counts), spec §2 and §3.
+// documents (first element wins, all text inside an element counts), docs/libvirt.md §2 and §3.
 func TestParse(t *testing.T) {
 	at := func(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
 	tests := []struct {

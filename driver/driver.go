@@ -1,8 +1,11 @@
 // Package driver is the contract between vmoments and the places where moments live: a live
 // libvirtd running QEMU ([github.com/vmoments/vmoments/driver/qemu]) and libvirt's in-process
-// test driver ([github.com/vmoments/vmoments/driver/test]). Management tools and the vmoments
-// command program against the two interfaces below; every driver serves them identically, which
-// the shared conformance suite ([github.com/vmoments/vmoments/driver/drivertest]) proves.
+// test driver ([github.com/vmoments/vmoments/driver/test]), and, for the tests of programs
+// built on vmoments, a pure-Go in-memory driver that needs neither libvirt nor cgo
+// ([github.com/vmoments/vmoments/driver/memory], URI scheme memory). Management tools and the
+// vmoments command program against the two interfaces below; every driver serves them
+// identically, which the shared conformance suite ([github.com/vmoments/vmoments/driver/drivertest])
+// proves.
 //
 // # Terms
 //
@@ -47,14 +50,18 @@
 // first change (or the first [Reader.XML] with [XMLSecure]) opens a read-write one (the QEMU
 // driver; [ConnectWrite] opens it at once); the test driver keeps exactly one connection for its
 // whole life, because the test driver's state lives in that connection. A QEMU driver whose
-// connection breaks during a load (libvirtd restarted) retries the load once on a new
-// connection. The empty URI is libvirt's default, resolved by libvirt ([Probe]).
+// connection breaks during a call (libvirtd restarted) retries the call once on a new
+// connection (a load, a refresh, Domains, Domain, XML, Storage). The new connection waits for a
+// daemon that is away, as during a restart or a package upgrade: it dials again with a pause
+// growing from 50 ms to 1 s, for up to 10 s, or until the call's context ends; a refusal that
+// is not the daemon being away (authentication, say) ends it at once. The empty URI is libvirt's default, resolved by libvirt ([Probe]).
 //
 // [Driver.Domains] lists the connection's domains; [Driver.Domain] looks one up by numeric ID,
 // UUID or name (as virsh does) and returns a new handle on every call, with lists of its own:
 // keep the handle to refresh incrementally; a new handle loads afresh (that is how a test
 // compares with a fresh load). A program that only reads can take the [Reader] half of a
-// [Domain].
+// [Domain]. The domains of both drivers also serve the optional [StorageReader]: the disks of
+// the domain's current definition and libvirt's block statistics of their backing chains.
 //
 // # Worked example
 //
@@ -217,6 +224,11 @@ type Capabilities struct {
 	MixedKinds bool
 	// InactiveCheckpoints says checkpoints can be redefined on a domain that is not running.
 	InactiveCheckpoints bool
+	// DiskImages says the driver's moments live in disk images it works on (libvirt's QEMU
+	// driver): a delete or a revert does disk work, and QEMU's refusals of that work apply
+	// (docs/libvirt.md §2, §3: an external snapshot with an internal parent, a checkpoint of a
+	// shut-off guest, ...). libvirt's test driver and driver/memory keep metadata only.
+	DiskImages bool
 }
 
 // Reader is the reading half of a domain: its moments as libvirt has them, loaded once and

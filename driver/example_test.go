@@ -7,8 +7,6 @@ import (
 	"log"
 	"path/filepath"
 
-	"libvirt.org/go/libvirt"
-
 	"github.com/vmoments/vmoments/conf"
 	"github.com/vmoments/vmoments/driver"
 	"github.com/vmoments/vmoments/momentlist"
@@ -55,14 +53,14 @@ func ExampleOpen() {
 	}
 	fmt.Println("external snapshots:", len(ext))
 
-	// Errors say where they come from and keep libvirt's error.
+	// Errors say where they come from, keep libvirt's words, and match a class with errors.Is
+	// (libvirt's own error stays reachable with errors.As for those who want its code).
 	_, err = dom.XML(ctx, conf.Snapshot, "no such", 0)
 	var de *driver.Error
 	if errors.As(err, &de) {
 		fmt.Printf("domain %q, %s %q: %s\n", de.Domain, de.Kind, de.Moment, de.Msg)
 	}
-	var le libvirt.Error
-	fmt.Println("libvirt error code:", errors.As(err, &le) && le.Code == libvirt.ERR_NO_DOMAIN_SNAPSHOT)
+	fmt.Println("unknown moment:", errors.Is(err, driver.ErrMomentNotFound), "unknown domain:", errors.Is(err, driver.ErrDomainNotFound))
 	// Unordered output:
 	// current: data disks only (loaded from libvirt: true)
 	// leaf: migration done
@@ -70,5 +68,5 @@ func ExampleOpen() {
 	// leaf: deploy-12
 	// external snapshots: 5
 	// domain "demo", snapshot "no such": Domain snapshot not found: no domain snapshot with matching name 'no such'
-	// libvirt error code: true
+	// unknown moment: true unknown domain: false
 }

@@ -29,7 +29,7 @@ func TestCopyInterrupted(t *testing.T) {
 	before := f.captureFiles()
 	d := qemutest.StartDaemon(t)
 	g2 := d.Connect(t).DefineCopy(t, g)
-	bin := vmomentsBin(t)
+	bin := vmomentsCommand(t)
 	srcJournal := transfer.JournalPath("/var/lib/vmoments", systemURI, g.UUID)
 	dstJournal := transfer.JournalPath("/var/lib/vmoments", d.URI, g.UUID)
 	check := func(what string) {

@@ -32,7 +32,7 @@ func newJournalFixture(t *testing.T, tag string) *journalFixture {
 	f := &signalFixture{t: t, g: g, journal: transfer.JournalPath("/var/lib/vmoments", systemURI, g.UUID)}
 	redefine(g, genTree(true, treeShape{N: 400, Roots: 2, Branch: 0.1, Offline: 1, Seed: 4242}))
 	f.export = filepath.Join(t.TempDir(), "export")
-	if out, err := exec.Command(vmomentsBin(t), "-c", systemURI, "export", g.Name, "--to", f.export, "--snapshots").CombinedOutput(); err != nil {
+	if out, err := exec.Command(vmomentsCommand(t), "-c", systemURI, "export", g.Name, "--to", f.export, "--snapshots").CombinedOutput(); err != nil {
 		t.Fatalf("export: %v\n%s", err, out)
 	}
 	data, err := os.ReadFile(filepath.Join(f.export, transfer.ManifestName))
@@ -198,13 +198,13 @@ func TestJournalDamage(t *testing.T) {
 }
 
 // TestExportInterrupted: exports of 400 snapshots to a directory, a .tar, a .tar.gz and a
-// .tar.zst are interrupted (SIGKILL, SIGINT, SIGTERM, SIGHUP) at seeded random moments: there
+// .tgz are interrupted (SIGKILL, SIGINT, SIGTERM, SIGHUP) at seeded random moments: there
 // is never anything at the target path that an import accepts unless the export finished
 // (then it is complete: the import's dry run accepts all 400 moments); an interrupted one
 // leaves nothing there, and a caught signal also removes its temporary directory or file.
 func TestExportInterrupted(t *testing.T) {
 	f := newJournalFixture(t, "export")
-	bin := vmomentsBin(t)
+	bin := vmomentsCommand(t)
 	if r := f.run(nil); r.code != 0 { // all 400 on the domain again
 		t.Fatalf("import: %d %s", r.code, r.stderr)
 	}
@@ -219,7 +219,7 @@ func TestExportInterrupted(t *testing.T) {
 	t.Logf("an uninterrupted export takes %v", whole.Round(time.Millisecond))
 	tried, absent, complete := 0, 0, 0
 	for i := range 20 {
-		target := filepath.Join(dir, fmt.Sprintf("x%d", i)+[]string{"", ".tar", ".tar.gz", ".tar.zst"}[i%4])
+		target := filepath.Join(dir, fmt.Sprintf("x%d", i)+[]string{"", ".tar", ".tar.gz", ".tgz"}[i%4])
 		sig := []syscall.Signal{syscall.SIGKILL, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}[(i/4)%4]
 		delay := time.Duration(float64(whole) * (0.03 + 0.8*rng.Float64()))
 		cmd := exec.Command(bin, "-c", systemURI, "export", f.g.Name, "--to", target)

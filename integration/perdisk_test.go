@@ -15,7 +15,7 @@ import (
 	"github.com/vmoments/vmoments/momentlist"
 )
 
-// TestPerDiskCurrent is DESIGN.md's per-disk current on a running guest, worked by hand: the
+// TestPerDiskCurrent is docs/design.md §2's per-disk current on a running guest, worked by hand: the
 // question an incremental backup of one disk asks ("which checkpoint's bitmap do I start from
 // for vdb?"), answered the way the README's example asks it.
 //

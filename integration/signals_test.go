@@ -32,29 +32,6 @@ import (
 // snapshot, and its hidden current checkpoint as libvirt reveals it (the parent it gives a
 // created checkpoint).
 
-// buildVmoments builds the command once per test binary.
-var buildVmoments = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "vmoments-integ-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "vmoments")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/vmoments").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-func vmomentsBin(t *testing.T) string {
-	t.Helper()
-	bin, err := buildVmoments()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
-
 // signalFixture is a running guest with an export of 1,000 snapshots and 100 checkpoints whose
 // current checkpoint (k10) has children, and a destination state (pre) that keeps a part of it.
 type signalFixture struct {
@@ -194,7 +171,7 @@ func newSignalFixture(t *testing.T) *signalFixture {
 		g.Redefine(conf.Checkpoint, cps.moments(g.XML(), g.Dir), 1)
 	})
 	f.export = filepath.Join(t.TempDir(), "export")
-	if out, err := exec.Command(vmomentsBin(t), "-c", systemURI, "export", g.Name, "--to", f.export).CombinedOutput(); err != nil {
+	if out, err := exec.Command(vmomentsCommand(t), "-c", systemURI, "export", g.Name, "--to", f.export).CombinedOutput(); err != nil {
 		t.Fatalf("export: %v\n%s", err, out)
 	}
 	// A handle that loaded the branched tree afresh cannot know libvirt's pointer (the load
@@ -339,7 +316,7 @@ func (f *signalFixture) run(act func(p *os.Process, stop <-chan struct{}), args 
 	if len(args) == 0 {
 		args = []string{"--from", f.export}
 	}
-	cmd := exec.Command(vmomentsBin(f.t), append([]string{"-c", systemURI, "import", f.g.Name}, args...)...)
+	cmd := exec.Command(vmomentsCommand(f.t), append([]string{"-c", systemURI, "import", f.g.Name}, args...)...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()

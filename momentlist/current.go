@@ -1,7 +1,7 @@
 package momentlist
 
 // CurrentRule says which rule made the current moment what it is: libvirt's rules for
-// snapshots and its internal (never exposed) rules for checkpoints (spec §2, §3, DESIGN.md
+// snapshots and its internal (never exposed) rules for checkpoints (docs/libvirt.md §2, §3, docs/design.md
 // point 3). Output shows it so users know why a checkpoint is, or is not, current.
 type CurrentRule int
 
@@ -85,7 +85,7 @@ func (l *List) setCurrent(m *Moment, rule CurrentRule) {
 	l.current, l.rule = m, rule
 }
 
-// CurrentFor returns, for each disk, its current moment (DESIGN.md "per-disk current"): the
+// CurrentFor returns, for each disk, its current moment (docs/design.md §2): the
 // nearest moment, walking from the current moment up through its parents (itself included),
 // that covers the disk ([conf.Def.Covers]). Disks that no moment on that chain covers are
 // absent; with no current moment the map is empty. It costs O(depth × disks per moment).

@@ -16,7 +16,7 @@ func currentName(l *List) string {
 	return ""
 }
 
-// spec §2 "Current snapshot": create → current with the previous current as parent (not a
+// docs/libvirt.md §2 "Current snapshot": create → current with the previous current as parent (not a
 // leaf); redefine → current only with CURRENT; revert → current.
 func TestSnapshotCurrentRules(t *testing.T) {
 	l := New(conf.Snapshot)
@@ -52,7 +52,7 @@ func TestSnapshotCurrentRules(t *testing.T) {
 	checkInvariants(t, l)
 }
 
-// spec §2: loading sets current before the relations are rebuilt; broken relations lose it.
+// docs/libvirt.md §2: loading sets current before the relations are rebuilt; broken relations lose it.
 func TestSnapshotLoadCurrent(t *testing.T) {
 	l := load(t, conf.Snapshot, "b", snap("a", "", "running"), snap("b", "a", "running"))
 	if currentName(l) != "b" || l.CurrentRule() != CurrentLoaded {
@@ -69,7 +69,7 @@ func TestSnapshotLoadCurrent(t *testing.T) {
 	}
 }
 
-// spec §3: libvirt's internal checkpoint current rules.
+// docs/libvirt.md §3: libvirt's internal checkpoint current rules.
 func TestCheckpointCurrentRules(t *testing.T) {
 	t.Run("observed c1 c2 c3 c4", func(t *testing.T) {
 		l := New(conf.Checkpoint)
@@ -112,7 +112,7 @@ func TestCheckpointCurrentRules(t *testing.T) {
 	}
 }
 
-// spec §3: after a load, the checkpoint current is the leaf of a single chain, else none.
+// docs/libvirt.md §3: after a load, the checkpoint current is the leaf of a single chain, else none.
 func TestCheckpointLoadCurrent(t *testing.T) {
 	tests := []struct {
 		name string
@@ -143,7 +143,7 @@ func TestCheckpointLoadCurrent(t *testing.T) {
 	}
 }
 
-// DESIGN.md "per-disk current": nearest moment from current up (itself included) covering the
+// docs/design.md §2: nearest moment from current up (itself included) covering the
 // disk; the current set is the union.
 func TestCurrentFor(t *testing.T) {
 	tests := []struct {
@@ -194,7 +194,7 @@ func TestCurrentFor(t *testing.T) {
 			if s := names(l.CurrentSet()); s != tt.set {
 				t.Fatalf("CurrentSet = %q, want %q", s, tt.set)
 			}
-			// per-disk Current|NoCurrent partition the list (DESIGN.md 2)
+			// per-disk Current|NoCurrent partition the list (docs/design.md §2)
 			in := ok(l.count(nil, Current|PerDisk))
 			out := ok(l.count(nil, NoCurrent|PerDisk))
 			if in != len(l.CurrentSet()) || in+out != l.Len() {

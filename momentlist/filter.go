@@ -11,14 +11,14 @@ import (
 
 // Filter selects moments in [List.Select]. Bits of one group OR together
 // (Inactive|Active keeps both kinds); groups AND together. The libvirt bits keep libvirt's
-// exact semantics (spec §1 GetNames, §2 snapshot filter); Current, NoCurrent and PerDisk are
-// vmoments' own (DESIGN.md).
+// exact semantics (docs/libvirt.md §1 GetNames, §2 snapshot filter); Current, NoCurrent and PerDisk are
+// vmoments' own (docs/design.md §1, §2).
 type Filter uint32
 
 const (
 	// Roots, with from == nil, keeps only the roots; without it every moment is listed.
 	// With a from moment the same bit means Descendants: all moments below from instead of
-	// its direct children (libvirt's ROOTS and DESCENDANTS share this bit, spec §1 step 2).
+	// its direct children (libvirt's ROOTS and DESCENDANTS share this bit, docs/libvirt.md §1 step 2).
 	Roots Filter = 1 << iota
 	// Topological lists every parent before its children: pre-order, siblings in child-list
 	// order (newest-linked first).
@@ -96,7 +96,7 @@ type kindFilter func(m *Moment, f Filter) bool
 // classify returns a definition's classes for the kind's filters: for a snapshot its status
 // bit (Inactive, Active or DiskOnly, from <state> alone: [conf.Def.Status]) and its location
 // bit (External when [conf.Def.IsExternal], else Internal), exactly as libvirt's
-// virDomainSnapshotFilter decides them (spec §2); none for a checkpoint. The List computes it
+// virDomainSnapshotFilter decides them (docs/libvirt.md §2); none for a checkpoint. The List computes it
 // when a definition enters the list, so that filters touch only the moment itself.
 func classify(d *conf.Def) Filter {
 	if d.Kind != conf.Snapshot {
@@ -117,7 +117,7 @@ func classify(d *conf.Def) Filter {
 	return c | Internal
 }
 
-// snapshotFilter is virDomainSnapshotFilter (spec §2): a status group with some but not all
+// snapshotFilter is virDomainSnapshotFilter (docs/libvirt.md §2): a status group with some but not all
 // bits keeps the snapshots of the chosen classes; likewise the location group.
 func snapshotFilter(m *Moment, f Filter) bool {
 	if s := f & statusFilters; s != 0 && s&m.class == 0 {
@@ -179,7 +179,7 @@ func (mt *matcher) match(m *Moment) bool {
 }
 
 // Select returns the moments below from (the whole list when from is nil) that pass f,
-// following libvirt's virDomainMomentObjListGetNames (spec §1 steps 1–7):
+// following libvirt's virDomainMomentObjListGetNames (docs/libvirt.md §1 steps 1–7):
 //   - from == nil: every moment, or with [Roots] only the roots. from != nil: its direct
 //     children, or with [Descendants] every moment below it. from itself is never listed.
 //   - [NoMetadata] alone matches nothing; [Leaves]|[NoLeaves] matches nothing;
@@ -257,7 +257,7 @@ func (l *List) plan(from *Moment, f Filter) (plan, error) {
 		return p, err
 	}
 	if from == nil {
-		// spec §1 step 2: at domain level the bit means "roots only", so flip it.
+		// docs/libvirt.md §1 step 2: at domain level the bit means "roots only", so flip it.
 		f ^= Roots
 		p.start = &l.metaroot
 	} else if err := l.checkOwned(from); err != nil {
@@ -346,7 +346,7 @@ func (l *List) run(p *plan, emit func(*Moment)) {
 	}
 }
 
-// Libvirt's list flag numbers (spec §2, §3).
+// Libvirt's list flag numbers (docs/libvirt.md §2, §3).
 const (
 	snapRoots       = 1
 	snapMetadata    = 2

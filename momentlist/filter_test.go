@@ -7,7 +7,7 @@ import (
 	"github.com/vmoments/vmoments/conf"
 )
 
-// spec §1 step 7: libvirt's own example lists topologically as s1 s7 s8 s3 s6 s4 s5 s2, for
+// docs/libvirt.md §1 step 7: libvirt's own example lists topologically as s1 s7 s8 s3 s6 s4 s5 s2, for
 // snapshots and checkpoints alike (the generic layer).
 func TestLibvirtTopologicalExample(t *testing.T) {
 	for _, kind := range []conf.Kind{conf.Snapshot, conf.Checkpoint} {
@@ -24,7 +24,7 @@ func TestLibvirtTopologicalExample(t *testing.T) {
 	}
 }
 
-// filterTree: the test driver's example (spec §6) plus a lone external root.
+// filterTree: the test driver's example (docs/libvirt.md §5) plus a lone external root.
 //
 //	lone (paused, external memory)        roots newest-linked first: lone, base
 //	base (shutoff)
@@ -42,8 +42,8 @@ func filterTree(t testing.TB) *List {
 		lone)
 }
 
-// spec §1 GetNames steps 1–7 and §2 virDomainSnapshotFilter, plus vmoments' Current,
-// NoCurrent and PerDisk (DESIGN.md 1, 2).
+// docs/libvirt.md §1 GetNames steps 1–7 and §2 virDomainSnapshotFilter, plus vmoments' Current,
+// NoCurrent and PerDisk (docs/design.md §1, §2).
 func TestSelectSnapshotFilters(t *testing.T) {
 	tests := []struct {
 		from string
@@ -123,7 +123,7 @@ func TestSelectSnapshotFilters(t *testing.T) {
 	}
 }
 
-// With no current moment, Current matches nothing and NoCurrent everything (DESIGN.md 1).
+// With no current moment, Current matches nothing and NoCurrent everything (docs/design.md §1).
 func TestSelectNoCurrent(t *testing.T) {
 	l := filterTree(t)
 	l.SetCurrent(nil)
@@ -139,7 +139,7 @@ func TestSelectNoCurrent(t *testing.T) {
 	}
 }
 
-// spec §3: checkpoints have no metadata, status or location filters; unknown bits fail for
+// docs/libvirt.md §3: checkpoints have no metadata, status or location filters; unknown bits fail for
 // both kinds, in libvirt's "unsupported flags" wording.
 func TestSelectUnsupported(t *testing.T) {
 	tests := []struct {
@@ -176,7 +176,7 @@ func TestSelectUnsupported(t *testing.T) {
 	}
 }
 
-// spec §1 step 6 / virDomainSnapshotNum: counting takes the same path as listing.
+// docs/libvirt.md §1 step 6 / virDomainSnapshotNum: counting takes the same path as listing.
 func TestCount(t *testing.T) {
 	l := libvirtExample(t, conf.Snapshot)
 	for _, tt := range []struct {
@@ -190,7 +190,7 @@ func TestCount(t *testing.T) {
 	}
 }
 
-// spec §2 and §3: libvirt's list flag numbers both ways.
+// docs/libvirt.md §2 and §3: libvirt's list flag numbers both ways.
 func TestFlagConversion(t *testing.T) {
 	snapTests := []struct {
 		lv   uint32

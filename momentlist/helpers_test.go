@@ -44,7 +44,7 @@ func ok[T any](v T, err error) T {
 	return v
 }
 
-// libvirtExample builds spec §1 step 7's tree through the operations libvirt ran: create s1,
+// libvirtExample builds docs/libvirt.md §1 step 7's tree through the operations libvirt ran: create s1,
 // s3, s2, revert s3, create s6, s5, revert s6, create s4, revert s1, create s7, s8.
 func libvirtExample(t testing.TB, kind conf.Kind) *List {
 	t.Helper()

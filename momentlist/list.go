@@ -3,8 +3,8 @@
 // exact semantics, and what libvirt never shipped: a filter on the current moment and a current
 // moment per disk.
 //
-// The reference for every behaviour is libvirt 9.0 (shared/spec/libvirt-moments.md §1–§3);
-// where libvirt has none (Current, NoCurrent, PerDisk), DESIGN.md is.
+// The reference for every behaviour is libvirt 9.0 (docs/libvirt.md §1–§3);
+// where libvirt has none (Current, NoCurrent, PerDisk), docs/design.md is.
 //
 // # The tree
 //
@@ -25,7 +25,7 @@
 //     pre-order (parent before its subtree, siblings in child-list order), as libvirt does.
 //
 // With [Topological] the order is always the pre-order walk, which puts every parent before
-// its children. libvirt's own example (spec §1 step 7: create s1, s3, s2, revert s3, create s6,
+// its children. libvirt's own example (docs/libvirt.md §1 step 7: create s1, s3, s2, revert s3, create s6,
 // s5, revert s6, create s4, revert s1, create s7, s8) lists as s1 s7 s8 s3 s6 s4 s5 s2.
 //
 // # Current
@@ -34,7 +34,7 @@
 // ([List.Create], [List.Redefine], [List.Load], [List.Revert], [List.Delete]);
 // [List.CurrentRule] says which rule decided it. The per-disk current ([List.CurrentFor]) and
 // the current set ([List.CurrentSet]) are vmoments' answer to "current is ambiguous for
-// partial snapshots" (DESIGN.md).
+// partial snapshots" (docs/design.md §2).
 //
 // # Definitions
 //

@@ -7,7 +7,7 @@ import (
 	"github.com/vmoments/vmoments/conf"
 )
 
-// This file holds libvirt's operations on a moment list (spec §2 and §3): load, create,
+// This file holds libvirt's operations on a moment list (docs/libvirt.md §2 and §3): load, create,
 // redefine, delete and revert, with libvirt's rules for the current moment.
 
 // Load replaces the list's content with defs, as a fresh load does (libvirtd starting, or
@@ -85,7 +85,7 @@ func (l *List) Create(d *conf.Def) (*Moment, error) {
 // Current, snapshots: the moment becomes current only with [AsCurrent] (libvirt's
 // VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT). Checkpoints: libvirt's internal rule decides and the
 // option is ignored: the moment becomes current when its parent is the current checkpoint, or
-// when there is no current checkpoint (spec §3).
+// when there is no current checkpoint (docs/libvirt.md §3).
 func (l *List) Redefine(d *conf.Def, opt RedefineOption) (*Moment, error) {
 	if d == nil {
 		return nil, errorf(ErrInvalidArg, "moment definition is nil")
@@ -158,7 +158,7 @@ func (d DeleteMode) String() string {
 	return fmt.Sprintf("DeleteMode(%d)", int(d))
 }
 
-// Delete deletes m as libvirt's test driver does (spec §2 "Delete"; qemu reaches the same
+// Delete deletes m as libvirt's test driver does (docs/libvirt.md §2 "Delete"; qemu reaches the same
 // list):
 //   - DeleteChildren, DeleteChildrenOnly: every descendant is removed; if the current moment
 //     was among them, m becomes current. DeleteChildren then removes m as below.

@@ -7,7 +7,7 @@ import (
 	"github.com/vmoments/vmoments/conf"
 )
 
-// spec §2 "Delete" (test driver reference), on libvirt's example tree:
+// docs/libvirt.md §2 "Delete" (test driver reference), on libvirt's example tree:
 //
 //	s1 ─┬─ s7 ── s8
 //	    └─ s3 ─┬─ s6 ─┬─ s4
@@ -39,7 +39,7 @@ func TestDelete(t *testing.T) {
 		{"children-only, target current stays", "s6", DeleteChildrenOnly, "s6", "s1 s7 s8 s3 s6 s2", "s6", CurrentSet, ""},
 		{"children-only of a leaf", "s2", DeleteChildrenOnly, "", "s1 s7 s8 s3 s6 s4 s5 s2", "s8", CurrentCreated, ""},
 	}
-	// spec §3: checkpoints delete with the same algorithm.
+	// docs/libvirt.md §3: checkpoints delete with the same algorithm.
 	for _, kind := range []conf.Kind{conf.Snapshot, conf.Checkpoint} {
 		for _, tt := range tests {
 			t.Run(kind.String()+"/"+tt.name, func(t *testing.T) {
@@ -84,7 +84,7 @@ func TestDeleteUnlinked(t *testing.T) {
 	}
 }
 
-// spec §2 "Redefine": replace keeps children and re-links first in the new parent's list;
+// docs/libvirt.md §2 "Redefine": replace keeps children and re-links first in the new parent's list;
 // checkCycles runs first; parents must come first.
 func TestRedefine(t *testing.T) {
 	l := libvirtExample(t, conf.Snapshot)
@@ -113,7 +113,7 @@ func TestRedefine(t *testing.T) {
 	if l.Find("s7").Parent() != l.Find("s1") {
 		t.Fatal("failed redefine changed the tree")
 	}
-	// non-topological redefine (spec §2: "parent s3 for moment s2 not found")
+	// non-topological redefine (docs/libvirt.md §2: "parent s3 for moment s2 not found")
 	l2 := New(conf.Snapshot)
 	_, err = l2.Redefine(snap("s2", "s3", "running"), KeepCurrent)
 	if err == nil || err.Error() != "invalid argument: parent s3 for moment s2 not found" {

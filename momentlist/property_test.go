@@ -109,7 +109,7 @@ func growForest(t *testing.T, r *rand.Rand, kind conf.Kind, n int) *List {
 }
 
 // redefineExisting redefines m with a new parent: it must fail exactly when the parent is m
-// or below m (spec §1 CheckCycles), leaving the tree unchanged, and otherwise move m with its
+// or below m (docs/libvirt.md §1 CheckCycles), leaving the tree unchanged, and otherwise move m with its
 // subtree under the parent, first among its children.
 func redefineExisting(t *testing.T, l *List, m *Moment, d *conf.Def) {
 	t.Helper()
@@ -227,7 +227,7 @@ func TestPropertyRandomForests(t *testing.T) {
 }
 
 // checkOrderProperties: topological results put every parent before its children (no later
-// element is an ancestor of an earlier one, spec §1 step 7) and list everything; below a
+// element is an ancestor of an earlier one, docs/libvirt.md §1 step 7) and list everything; below a
 // moment the non-topological order is the same DFS; at domain level it is insertion order.
 func checkOrderProperties(t *testing.T, l *List, from *Moment) {
 	t.Helper()

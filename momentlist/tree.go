@@ -6,7 +6,7 @@ import (
 	"github.com/vmoments/vmoments/conf"
 )
 
-// This file mirrors libvirt's primitives of src/conf/virdomainmomentobjlist.c (spec §1).
+// This file mirrors libvirt's primitives of src/conf/virdomainmomentobjlist.c (docs/libvirt.md §1).
 // Unlike libvirt's, every primitive leaves the List consistent on its own: no dangling
 // parent, child or current pointer is ever observable.
 

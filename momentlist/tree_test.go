@@ -8,7 +8,7 @@ import (
 	"github.com/vmoments/vmoments/conf"
 )
 
-// spec §1 AssignDef: a name already present fails with libvirt's message; a new moment is not
+// docs/libvirt.md §1 AssignDef: a name already present fails with libvirt's message; a new moment is not
 // linked.
 func TestAddDuplicate(t *testing.T) {
 	l := New(conf.Snapshot)
@@ -28,7 +28,7 @@ func TestAddDuplicate(t *testing.T) {
 	}
 }
 
-// spec §1 LinkParent / SetParent: missing parent → root; children are prepended (newest
+// docs/libvirt.md §1 LinkParent / SetParent: missing parent → root; children are prepended (newest
 // linked first).
 func TestLinkParent(t *testing.T) {
 	l := New(conf.Snapshot)
@@ -77,7 +77,7 @@ func TestLinkParent(t *testing.T) {
 
 func (l *List) roots() []*Moment { return l.metaroot.Children() }
 
-// spec §1 ObjListRemove: returns was-current and clears current. Children become roots.
+// docs/libvirt.md §1 ObjListRemove: returns was-current and clears current. Children become roots.
 func TestRemove(t *testing.T) {
 	l := load(t, conf.Snapshot, "b", snap("a", "", "running"), snap("b", "a", "running"), snap("c", "b", "running"))
 	b := l.Find("b")
@@ -104,7 +104,7 @@ func TestRemove(t *testing.T) {
 	checkInvariants(t, l)
 }
 
-// spec §1 ObjListRemoveAll: libvirt leaves current to its callers; here it is cleared.
+// docs/libvirt.md §1 ObjListRemoveAll: libvirt leaves current to its callers; here it is cleared.
 func TestRemoveAll(t *testing.T) {
 	l := libvirtExample(t, conf.Snapshot)
 	old := l.Find("s8")
@@ -119,7 +119,7 @@ func TestRemoveAll(t *testing.T) {
 	checkInvariants(t, l)
 }
 
-// spec §1 UpdateRelations: missing parent and cycles make roots, clear current and report
+// docs/libvirt.md §1 UpdateRelations: missing parent and cycles make roots, clear current and report
 // libvirt's warnings; in each cycle the moment processed last (here: added last) is the root.
 func TestUpdateRelations(t *testing.T) {
 	tests := []struct {
@@ -190,7 +190,7 @@ func TestUpdateRelations(t *testing.T) {
 	}
 }
 
-// spec §1 CheckCycles: libvirt's three messages, and the cycle message names the ancestor
+// docs/libvirt.md §1 CheckCycles: libvirt's three messages, and the cycle message names the ancestor
 // directly under the redefined moment.
 func TestCheckCycles(t *testing.T) {
 	// a → b → c → d (d is the leaf), plus a root r
@@ -233,7 +233,7 @@ func TestCheckCycles(t *testing.T) {
 	})
 }
 
-// spec §1 ForEachChild / ForEachDescendant: child-list order; pre-order; start excluded;
+// docs/libvirt.md §1 ForEachChild / ForEachDescendant: child-list order; pre-order; start excluded;
 // counts returned.
 func TestForEach(t *testing.T) {
 	l := libvirtExample(t, conf.Snapshot)
@@ -276,7 +276,7 @@ func TestForEach(t *testing.T) {
 	}
 }
 
-// spec §1 FindLeaf: only a single unbranched chain has a leaf.
+// docs/libvirt.md §1 FindLeaf: only a single unbranched chain has a leaf.
 func TestFindLeaf(t *testing.T) {
 	tests := []struct {
 		name string
@@ -340,7 +340,7 @@ func mustPanic(t *testing.T, what string, fn func()) {
 	fn()
 }
 
-// spec §1 ForEachChild: the next child is fetched before the callback, so it may delete the
+// docs/libvirt.md §1 ForEachChild: the next child is fetched before the callback, so it may delete the
 // child it is given (libvirt's test driver deletes that way).
 func TestForEachChildDeleting(t *testing.T) {
 	l := libvirtExample(t, conf.Snapshot)

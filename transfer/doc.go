@@ -41,9 +41,10 @@
 //	snapshots/NAME.xml     libvirt's XML of each snapshot (virDomainSnapshotGetXMLDesc)
 //	checkpoints/NAME.xml   libvirt's XML of each checkpoint, with its <domain>
 //
-// An export is a directory, or a .tar, .tar.gz (.tgz) or .tar.zst file (read by its content,
-// whatever its name); either is written beside its path and renamed (linked) into place only
-// when complete and fsynced, so that an interrupted export leaves nothing an import accepts.
+// An export is a directory, or a .tar or .tar.gz (.tgz) file (read by its content, whatever its
+// name; other archive and compression names, .tar.zst among them, are refused); either is
+// written beside its path and renamed (linked) into place only when complete and fsynced, so
+// that an interrupted export leaves nothing an import accepts.
 //
 // File names come from moment names (FileName): letters, digits, '_', inner '-' and inner '.' are
 // kept, every other byte becomes %XX, long names are cut and get a hash, so any name — "..",
@@ -67,9 +68,9 @@
 //
 // Or in two steps through a file, with a look at the plan first:
 //
-//	m, err := transfer.Export(ctx, dom, "/backup/guest1.tar.zst", transfer.ExportOptions{})
+//	m, err := transfer.Export(ctx, dom, "/backup/guest1.tar.gz", transfer.ExportOptions{})
 //	...
-//	src, err := transfer.OpenSource("/backup/guest1.tar.zst")
+//	src, err := transfer.OpenSource("/backup/guest1.tar.gz")
 //	plan, err := transfer.MakePlan(ctx, newDom, src, transfer.ImportOptions{}) // changes nothing
 //	res, err := transfer.ImportFrom(ctx, newDom, src, transfer.ImportOptions{})
 //

@@ -331,7 +331,7 @@ func TestKilledAtEveryPoint(t *testing.T) {
 		}
 	}
 	exportState := capture(t, drv, dom, conf.Checkpoint)
-	path := filepath.Join(t.TempDir(), "x.tar.zst")
+	path := filepath.Join(t.TempDir(), "x.tar.gz")
 	if m, err := Export(ctx, dom, path, ExportOptions{}); err != nil || m.CurrentCheckpoint != "c1" {
 		t.Fatalf("export: current %v, %v", m, err)
 	}

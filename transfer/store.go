@@ -16,11 +16,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/klauspost/compress/zstd"
 )
 
-// An export lives in a Store: a directory, a .tar file (plain, gzip or zstd), or memory (Copy).
+// An export lives in a Store: a directory, a .tar file (plain or gzip), or memory (Copy).
 // Writers put the moment files first and manifest.json last, into a temporary directory or
 // file beside the target that only a complete, fsynced export is renamed or linked from.
 
@@ -40,22 +38,30 @@ type Sink interface {
 	Abort()
 }
 
-// archiveKind is the kind of export path's name asks for: "" for a directory, "tar",
-// "tar.gz" or "tar.zst"; a name that ends like another archive or compressed file (x.zip,
-// x.tar.xz, x.gz) is refused rather than made into a directory of that name.
+// archiveKind is the kind of export path's name asks for: "" for a directory, "tar" or
+// "tar.gz"; a name that ends like another archive or compressed file (x.zip, x.tar.xz,
+// x.tar.zst, x.gz, x.tar.anything) is refused rather than made into a directory of that name.
+// zstd has no library among the modules vmoments builds with (compress/gzip is Go's own), so
+// .tar.zst is refused too: pipe a .tar through zstd instead.
 func archiveKind(path string) (string, error) {
 	l := strings.ToLower(filepath.Base(path))
 	for _, k := range []struct{ ext, kind string }{
-		{".tar", "tar"}, {".tar.gz", "tar.gz"}, {".tgz", "tar.gz"}, {".tar.zst", "tar.zst"}, {".tzst", "tar.zst"},
+		{".tar", "tar"}, {".tar.gz", "tar.gz"}, {".tgz", "tar.gz"},
 	} {
 		if strings.HasSuffix(l, k.ext) {
 			return k.kind, nil
 		}
 	}
-	for _, ext := range []string{".zip", ".7z", ".rar", ".tar.bz2", ".tbz", ".tbz2", ".tar.xz", ".txz", ".tar.lz4",
-		".tar.lzma", ".tlz", ".tar.lz", ".tar.z", ".gz", ".zst", ".bz2", ".xz", ".lz4", ".lzma"} {
+	refuse := func(ext string) error {
+		return fmt.Errorf("export %s: %s files are not supported: write a directory, a .tar or a .tar.gz (.tgz) file", path, ext)
+	}
+	if i := strings.LastIndex(l, ".tar."); i >= 0 {
+		return "", refuse(l[i:])
+	}
+	for _, ext := range []string{".zip", ".7z", ".rar", ".tbz", ".tbz2", ".txz", ".tzst", ".tlz", ".taz",
+		".gz", ".zst", ".zstd", ".bz2", ".xz", ".lz4", ".lzma", ".lz", ".z", ".br", ".cpio", ".iso", ".jar"} {
 		if strings.HasSuffix(l, ext) {
-			return "", fmt.Errorf("export %s: %s files are not supported: write a directory, a .tar, a .tar.gz (.tgz) or a .tar.zst file", path, ext)
+			return "", refuse(ext)
 		}
 	}
 	return "", nil
@@ -68,7 +74,7 @@ const (
 )
 
 // OpenSource opens the export at path: a directory, or a tar file, plain or compressed with
-// gzip or zstd (told by its first bytes, whatever its name).
+// gzip (told by its first bytes, whatever its name).
 func OpenSource(path string) (Source, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -84,7 +90,7 @@ func OpenSource(path string) (Source, error) {
 	return &dirSource{root: root, path: path}, nil
 }
 
-// CreateSink starts a new export at path: a .tar, .tar.gz or .tar.zst file (written to a
+// CreateSink starts a new export at path: a .tar or .tar.gz (.tgz) file (written to a
 // temporary file beside it and linked into place on Commit; an existing file is refused) or a
 // directory (written into a temporary directory beside it and renamed into place on Commit;
 // path must not exist or be an empty directory). Either way nothing appears at path before
@@ -109,14 +115,6 @@ func CreateSink(path string) (Sink, error) {
 		case "tar.gz":
 			t.zw = gzip.NewWriter(f)
 			w = t.zw
-		case "tar.zst":
-			zw, err := zstd.NewWriter(f)
-			if err != nil {
-				f.Close()
-				os.Remove(f.Name())
-				return nil, fmt.Errorf("export %s: %w", path, err)
-			}
-			t.zw, w = zw, zw
 		}
 		t.tw = tar.NewWriter(w)
 		return t, nil
@@ -344,9 +342,9 @@ func (t *tarSink) Abort() {
 	os.Remove(t.f.Name())
 }
 
-// openTar reads a tar's regular files into memory, uncompressing it first if it is gzip or
-// zstd data; it never writes them anywhere, so no entry name can place a file outside
-// anything. Names are cleaned of a leading "./".
+// openTar reads a tar's regular files into memory, uncompressing it first if it is gzip data
+// (zstd data is refused with a hint); it never writes them anywhere, so no entry name can
+// place a file outside anything. Names are cleaned of a leading "./".
 func openTar(path string) (Source, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -365,12 +363,7 @@ func openTar(path string) (Source, error) {
 		defer zr.Close()
 		r = zr
 	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return nil, fmt.Errorf("open export %s: %w", path, err)
-		}
-		defer zr.Close()
-		r = zr
+		return nil, fmt.Errorf("open export %s: zstd-compressed data is not supported (uncompress it first: zstd -d); an export is a directory, a .tar or a .tar.gz file", path)
 	}
 	m := &Memory{files: map[string][]byte{}}
 	tr := tar.NewReader(r)
@@ -381,7 +374,7 @@ func openTar(path string) (Source, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("open export %s: not a directory or a tar file (plain, gzip or zstd): %w", path, err)
+			return nil, fmt.Errorf("open export %s: not a directory or a tar file (plain or gzip): %w", path, err)
 		}
 		if hdr.Typeflag != tar.TypeReg {
 			continue

@@ -12,8 +12,8 @@ import (
 	"github.com/vmoments/vmoments/driver"
 )
 
-// TestExportFormats: a directory (new, or an empty one that exists), .tar, .tar.gz, .tgz and
-// .tar.zst round-trip; an import reads a compressed tar whatever its name says; nothing is left
+// TestExportFormats: a directory (new, or an empty one that exists, or one whose name has a
+// dot), .tar, .tar.gz and .tgz round-trip; an import reads a compressed tar whatever its name says; nothing is left
 // beside the target.
 func TestExportFormats(t *testing.T) {
 	drv, dom := openDomain(t, nodeURI(t), "snaps")
@@ -24,7 +24,7 @@ func TestExportFormats(t *testing.T) {
 	if err := os.Mkdir(empty, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"new-dir", "empty", "x.tar", "x.tar.gz", "x.tgz", "x.tar.zst", "X.TZST"} {
+	for _, name := range []string{"new-dir", "empty", "x.tar", "x.tar.gz", "x.tgz", "X.TGZ", "guest.d"} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, name)
 			if _, err := Export(ctx, dom, path, ExportOptions{}); err != nil {
@@ -42,14 +42,22 @@ func TestExportFormats(t *testing.T) {
 		})
 	}
 	// Named like a plain tar, compressed: read by its first bytes.
-	renamed := filepath.Join(dir, "really-zstd.tar")
-	if err := os.Link(filepath.Join(dir, "x.tar.zst"), renamed); err != nil {
+	renamed := filepath.Join(dir, "really-gzip.tar")
+	if err := os.Link(filepath.Join(dir, "x.tar.gz"), renamed); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := readExport(mustOpen(t, renamed), nil); err != nil {
-		t.Errorf("a zstd tar named .tar: %v", err)
+		t.Errorf("a gzip tar named .tar: %v", err)
 	}
-	for _, ext := range []string{".tar.gz", ".tar.zst"} {
+	// zstd data is refused by its first bytes, with a hint.
+	zst := filepath.Join(dir, "zstd.tar")
+	if err := os.WriteFile(zst, []byte{0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0}, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenSource(zst); err == nil || err.Error() != "open export "+zst+": zstd-compressed data is not supported (uncompress it first: zstd -d); an export is a directory, a .tar or a .tar.gz file" {
+		t.Errorf("zstd data: %v", err)
+	}
+	for _, ext := range []string{".tar.gz"} {
 		st, err := os.Stat(filepath.Join(dir, "x"+ext))
 		plain, _ := os.Stat(filepath.Join(dir, "x.tar"))
 		if err != nil || st.Size() >= plain.Size()/3 {
@@ -69,10 +77,13 @@ func TestExportFormats(t *testing.T) {
 func TestExportRefusesArchiveNames(t *testing.T) {
 	_, dom := openDomain(t, nodeURI(t), "snaps")
 	dir := t.TempDir()
-	for _, name := range []string{"x.zip", "x.tar.xz", "x.tar.bz2", "x.gz", "x.zst", "x.7z"} {
-		_, err := Export(ctx, dom, filepath.Join(dir, name), ExportOptions{})
-		if err == nil || !strings.Contains(err.Error(), "are not supported: write a directory, a .tar, a .tar.gz (.tgz) or a .tar.zst file") {
-			t.Errorf("%s: %v", name, err)
+	for name, ext := range map[string]string{"x.zip": ".zip", "x.tar.xz": ".tar.xz", "x.tar.bz2": ".tar.bz2", "x.gz": ".gz",
+		"x.zst": ".zst", "x.7z": ".7z", "x.tar.zst": ".tar.zst", "X.TZST": ".tzst", "x.tar.foo": ".tar.foo"} {
+		path := filepath.Join(dir, name)
+		_, err := Export(ctx, dom, path, ExportOptions{})
+		want := "export " + path + ": " + ext + " files are not supported: write a directory, a .tar or a .tar.gz (.tgz) file"
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %q", name, err, want)
 		}
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
@@ -115,7 +126,7 @@ func TestFailedExportLeavesNothing(t *testing.T) {
 	_, dom := openDomain(t, nodeURI(t), "snaps")
 	buildSnapshots(t, dom, 20)
 	dir := t.TempDir()
-	for _, name := range []string{"d", "x.tar", "x.tar.zst"} {
+	for _, name := range []string{"d", "x.tar", "x.tar.gz"} {
 		path := filepath.Join(dir, name)
 		if _, err := Export(ctx, &refusingXML{Domain: dom, after: 5}, path, ExportOptions{Secure: true}); err == nil || !strings.Contains(err.Error(), "forbidden") {
 			t.Fatalf("an export whose XML libvirt refuses: %v", err)

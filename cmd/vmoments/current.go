@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/vmoments/vmoments/cmd/vmoments/internal/vsh"
 	"github.com/vmoments/vmoments/cmd/vmoments/internal/vshfmt"
@@ -11,44 +12,45 @@ import (
 	"github.com/vmoments/vmoments/momentlist"
 )
 
-// runSnapshotCurrent is virsh's snapshot-current for reading: the current snapshot's XML, or
-// its name with --name; vmoments adds --per-disk and --json. Setting the current snapshot
-// (--snapshotname) is refused after virsh's own checks.
+// runSnapshotCurrent is virsh's cmdSnapshotCurrent: with a snapshot name (--snapshotname or
+// the second word) it makes that snapshot current, as virsh does, by redefining it from its own
+// XML with VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE|CURRENT (and DISK_ONLY for a disk-only one);
+// without, it shows the current snapshot's XML, or its name with --name. vmoments adds
+// --per-disk and --json. Without a current snapshot every form fails the same way (noCurrent).
 func runSnapshotCurrent(ctx context.Context, a *app, c *vsh.Parsed) error {
-	if err := exclusive(c, [2]string{"name", "snapshotname"}); err != nil {
+	var xmlFlags driver.XMLFlags
+	if c.Has("security-info") {
+		xmlFlags |= driver.XMLSecure
+	}
+	if err := exclusive(c, [2]string{"name", "snapshotname"}, [2]string{"name", "json"}, [2]string{"snapshotname", "per-disk"}); err != nil {
 		return err
 	}
 	dom, err := a.domain(ctx, c)
 	if err != nil {
 		return err
 	}
-	domname, _ := c.Value("domain")
 	if v, given := c.Value("snapshotname"); given {
 		if v == "" {
 			return emptyOption("snapshotname")
 		}
-		return vsh.Errorf("vmoments only reads: to make snapshot '%s' current run virsh snapshot-current %s %s", v, domname, v)
+		return a.setCurrentSnapshot(ctx, c, dom, v)
 	}
 	l, err := a.load(ctx, dom, conf.Snapshot, c.Has("json"), false)
 	if err != nil {
 		return err
 	}
-	if c.Has("per-disk") || c.Has("json") {
-		return a.showCurrent(l, c.Has("per-disk"), c.Has("json"), c.Has("name"))
-	}
 	cur := l.Current()
 	if cur == nil {
-		return vsh.Errorf("domain '%s' has no current snapshot", domname)
+		return a.noCurrent(c, dom, l)
 	}
-	if c.Has("name") {
+	switch {
+	case c.Has("per-disk") || c.Has("json"):
+		return a.showCurrent(l, c.Has("per-disk"), c.Has("json"), c.Has("name"))
+	case c.Has("name"):
 		a.printf("%s", cur.Name())
 		return nil
 	}
-	var flags driver.XMLFlags
-	if c.Has("security-info") {
-		flags |= driver.XMLSecure
-	}
-	xml, err := dom.XML(ctx, conf.Snapshot, cur.Name(), flags)
+	xml, err := dom.XML(ctx, conf.Snapshot, cur.Name(), xmlFlags)
 	if err != nil {
 		return libvirtErr(err)
 	}
@@ -56,10 +58,43 @@ func runSnapshotCurrent(ctx context.Context, a *app, c *vsh.Parsed) error {
 	return nil
 }
 
+// setCurrentSnapshot is the setting half of cmdSnapshotCurrent: the snapshot's secure XML,
+// redefined with REDEFINE|CURRENT, plus DISK_ONLY when the XML says disk-snapshot (which
+// libvirt's test driver refuses, as it refuses it for virsh).
+func (a *app) setCurrentSnapshot(ctx context.Context, c *vsh.Parsed, dom driver.Domain, name string) error {
+	l, err := a.load(ctx, dom, conf.Snapshot, c.Has("json"), false)
+	if err != nil {
+		return err
+	}
+	if l.Find(name) == nil {
+		return vsh.Errorf("%s", notFound(conf.Snapshot, name))
+	}
+	xml, err := dom.XML(ctx, conf.Snapshot, name, driver.XMLSecure)
+	if err != nil {
+		return libvirtErr(err)
+	}
+	flags := driver.SnapshotCreateRedefine | driver.SnapshotCreateCurrent
+	if strings.Contains(xml, "<state>disk-snapshot</state>") {
+		flags |= driver.SnapshotCreateDiskOnly
+	}
+	if _, err := dom.CreateSnapshot(ctx, xml, flags); err != nil {
+		return changeErr(err, "virDomainSnapshotCreateXML")
+	}
+	if c.Has("json") {
+		return a.changedJSON(ctx, dom, conf.Snapshot, name)
+	}
+	a.printExtra("Snapshot %s set as current", name)
+	return nil
+}
+
 // runCheckpointCurrent shows the current checkpoint (libvirt's internal pointer, which no
-// libvirt API returns) and the rule that chose it, or why there is none; with --per-disk, the
-// checkpoint each disk's next incremental backup starts from.
+// libvirt API returns) and the rule that chose it; with --per-disk, the checkpoint each disk's
+// next incremental backup starts from. Without a current checkpoint every form fails the same
+// way (noCurrent).
 func runCheckpointCurrent(ctx context.Context, a *app, c *vsh.Parsed) error {
+	if err := exclusive(c, [2]string{"name", "json"}); err != nil {
+		return err
+	}
 	dom, err := a.domain(ctx, c)
 	if err != nil {
 		return err
@@ -68,42 +103,68 @@ func runCheckpointCurrent(ctx context.Context, a *app, c *vsh.Parsed) error {
 	if err != nil {
 		return err
 	}
+	cur := l.Current()
+	if cur == nil {
+		return a.noCurrent(c, dom, l)
+	}
 	if !c.Has("per-disk") && !c.Has("json") && c.Has("name") {
-		cur := l.Current()
-		if cur == nil {
-			domname, _ := c.Value("domain")
-			return vsh.Errorf("domain '%s' has no current checkpoint (%s)", domname, l.CurrentRule())
-		}
 		a.printf("%s", cur.Name())
 		return nil
 	}
 	return a.showCurrent(l, c.Has("per-disk"), c.Has("json"), c.Has("name"))
 }
 
-// showCurrent prints the current moment and its rule, or per disk the current set.
-func (a *app) showCurrent(l *momentlist.List, perDisk, asJSON, nameOnly bool) error {
+// noCurrentJSON is what --json prints when there is no current moment (JSON.md).
+type noCurrentJSON struct {
+	Domain  string  `json:"domain"`
+	Kind    string  `json:"kind"`
+	Current *string `json:"current"`
+	Reason  string  `json:"reason"`
+}
+
+// noCurrent is the one rule for a domain without a current moment, in every form of
+// snapshot-current and checkpoint-current (plain, --name, --per-disk, --json): exit status 1
+// and virsh's error "domain 'D' has no current snapshot", D as the user named the domain; for
+// checkpoints, whose current pointer libvirt keeps hidden, the reason follows in parentheses.
+// --json also prints an object that keeps the reason (the JSON reader gets it without parsing
+// stderr).
+func (a *app) noCurrent(c *vsh.Parsed, dom driver.Domain, l *momentlist.List) error {
 	kind := l.Kind()
+	domname, _ := c.Value("domain")
+	reason := noCurrentReason(l)
+	if c.Has("json") {
+		if err := a.printJSON(noCurrentJSON{Domain: dom.Name(), Kind: kind.String(), Reason: reason}); err != nil {
+			return err
+		}
+	}
+	if kind == conf.Snapshot {
+		return vsh.Errorf("domain '%s' has no current snapshot", domname)
+	}
+	return vsh.Errorf("domain '%s' has no current checkpoint (%s)", domname, reason)
+}
+
+// noCurrentReason says why l has no current moment.
+func noCurrentReason(l *momentlist.List) string {
+	if l.Len() == 0 {
+		return "it has no " + l.Kind().String() + "s"
+	}
+	return l.CurrentRule().String()
+}
+
+// showCurrent prints the current moment (there is one) and its rule, or per disk the current
+// set.
+func (a *app) showCurrent(l *momentlist.List, perDisk, asJSON, nameOnly bool) error {
 	cur := l.Current()
 	if asJSON {
-		var items []*momentlist.Moment
+		items := []*momentlist.Moment{cur}
 		if perDisk {
 			items = l.CurrentSet()
-		} else if cur != nil {
-			items = []*momentlist.Moment{cur}
 		}
 		return a.printJSON(momentsJSON(l, items))
 	}
 	if !perDisk {
-		name := "-"
-		if cur != nil {
-			name = cur.Name()
-		}
-		a.printf("%-15s %s\n", "Current:", name)
+		a.printf("%-15s %s\n", "Current:", cur.Name())
 		a.printf("%-15s %s\n", "Rule:", l.CurrentRule())
-		return nil
-	}
-	if cur == nil {
-		a.printf("no current %s (%s): no disk has a current %s\n", kind, l.CurrentRule(), kind)
 		return nil
 	}
 	if nameOnly {

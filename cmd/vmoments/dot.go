@@ -10,8 +10,8 @@ import (
 // dotGraph draws items (moments of l) as a Graphviz digraph: one box per moment, an edge from
 // each to its nearest listed ancestor, the current moment filled gold, the moments of the
 // per-disk current set filled light blue and labelled with their disks, the --from moment
-// dashed.
-func dotGraph(domain string, l *momentlist.List, items []*momentlist.Moment, start *momentlist.Moment) string {
+// dashed. Creation times are in the table's zone and form (localTime: virsh's local time).
+func (a *app) dotGraph(domain string, l *momentlist.List, items []*momentlist.Moment, start *momentlist.Moment) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph %s {\n", dotQuote(l.Kind().String()+"s of "+domain))
 	b.WriteString("  rankdir=TB;\n  node [shape=box, style=rounded, fontname=\"monospace\"];\n")
@@ -24,7 +24,7 @@ func dotGraph(domain string, l *momentlist.List, items []*momentlist.Moment, sta
 		d := m.Def()
 		label := []string{d.Name}
 		if d.HasCreated {
-			label = append(label, d.Created.UTC().Format("2006-01-02 15:04:05 UTC"))
+			label = append(label, a.localTime(d))
 		}
 		if d.State != "" {
 			label = append(label, d.State)

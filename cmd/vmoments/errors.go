@@ -17,12 +17,14 @@ import (
 // (validate's verdict on each file, a dry run's conflicts): the dispatcher prints nothing more.
 var errShown = errors.New("the command's output says what failed")
 
-// report prints a command's error on stderr, once (nothing for errShown).
+// report prints a command's error on stderr, once (nothing for errShown), and logs it (-l).
 func (a *app) report(err error) {
 	if errors.Is(err, errShown) {
 		return
 	}
-	vsh.Report(a.stderr, err)
+	for _, l := range vsh.Lines(err) {
+		a.reportLine(l)
+	}
 }
 
 // libvirtMessage returns libvirt's own message for err (what virsh prints), else err's text.

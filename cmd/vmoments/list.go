@@ -78,7 +78,7 @@ func (a *app) list(ctx context.Context, c *vsh.Parsed, kind conf.Kind) error {
 	case c.Has("json"):
 		return a.printJSON(momentsJSON(l, items))
 	case c.Has("dot"):
-		a.printf("%s", dotGraph(dom.Name(), l, items, start))
+		a.printf("%s", a.dotGraph(dom.Name(), l, items, start))
 	case c.Has("name"):
 		for _, m := range items {
 			a.printf("%s\n", m.Name())
@@ -136,8 +136,12 @@ func listFilter(c *vsh.Parsed, kind conf.Kind) (momentlist.Filter, error) {
 			return 0, vsh.Errorf("Options --%s and --%s are mutually exclusive", m1, m2)
 		}
 	}
-	if c.Has("forest") && c.Has("parent") {
-		return 0, vsh.Errorf("Options --parent and --forest are mutually exclusive")
+	// --parent shapes virsh's table: no other output form takes it (JSON.md, "How the options
+	// combine").
+	for _, m := range []string{"json", "dot", "forest"} {
+		if c.Has(m) && c.Has("parent") {
+			return 0, vsh.Errorf("Options --parent and --%s are mutually exclusive", m)
+		}
 	}
 	return f, nil
 }

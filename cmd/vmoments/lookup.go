@@ -18,6 +18,7 @@ func (a *app) domain(ctx context.Context, c *vsh.Parsed) (driver.Domain, error) 
 	if name == "" {
 		return nil, emptyOption("domain")
 	}
+	a.traceLookup(ctx, name)
 	dom, err := a.drv.Domain(ctx, name)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -59,7 +59,8 @@ func TestHelpTeaches(t *testing.T) {
 		if got.rc != 0 || !strings.Contains(got.stdout, "  NAME\n    "+c.Name+" - ") {
 			t.Errorf("%s --help: %s", c.Name, got)
 		}
-		if c.Name != "help" && !strings.Contains(got.stdout, "EXAMPLES") {
+		// virsh's own commands have virsh's help, byte for byte (shell_golden_test.go)
+		if c.Group != "virsh" && !strings.Contains(got.stdout, "EXAMPLES") {
 			t.Errorf("%s --help has no examples", c.Name)
 		}
 		for _, o := range c.Opts {

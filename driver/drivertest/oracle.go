@@ -12,8 +12,10 @@ import (
 )
 
 // Oracle is libvirt's own answer about the state a driver serves. For the test driver it must
-// use the driver's own connection (a second connection would see a different state); the
-// domains of this module's drivers implement it.
+// use the driver's own connection (a second connection would see a different state). The
+// domains of the libvirt-backed drivers (driver/qemu, driver/test) implement it with libvirt's
+// calls; those of driver/memory with the memory server's own lists, so that the suite runs
+// without libvirt too (libvirt's answers then come from [Config.Reference]).
 type Oracle interface {
 	// NativeList is libvirt's ListAllSnapshots / ListAllCheckpoints (from "") or ListAllChildren
 	// of from, with libvirt's own list flag numbers.
@@ -31,21 +33,45 @@ func OracleOf(d driver.Domain) (Oracle, error) {
 	return o, nil
 }
 
+// source is where the suite reads libvirt's state: the oracle of a domain for lists and the
+// current snapshot, and the same domain's XML of each moment (parents, disks). For a driver with
+// libvirt behind it, it is the driver's own domain; for one without (a reference run, see
+// [Config.Reference]), the domain of the reference driver that ran the same changes.
+type source struct {
+	o   Oracle
+	dom driver.Domain
+}
+
+// sourceOf returns the source of dom, or fails t.
+func sourceOf(t testing.TB, dom driver.Domain) source {
+	t.Helper()
+	o, err := OracleOf(dom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return source{o: o, dom: dom}
+}
+
 // truth is libvirt's state of one kind, read by the suite without momentlist: every name,
 // each moment's parent and covered disks from the XML libvirt returns, and the current snapshot.
 type truth struct {
-	kind    conf.Kind
-	names   []string // sorted
-	parent  map[string]string
-	covers  map[string]map[string]bool // moment -> disk -> captured
-	disks   []string                   // every disk any moment mentions, sorted
-	current string                     // snapshots: libvirt's; checkpoints: what the caller expects
-	kids    map[string][]string        // parent ("" for the roots) -> children, sorted
+	kind   conf.Kind
+	names  []string // sorted
+	parent map[string]string
+	covers map[string]map[string]bool // moment -> disk -> captured
+	// external says which snapshots are external (external memory or any external disk).
+	external map[string]bool
+	disks    []string            // every disk any moment mentions, sorted
+	current  string              // snapshots: libvirt's; checkpoints: what the caller expects
+	kids     map[string][]string // parent ("" for the roots) -> children, sorted
 }
 
 // momentXML is the part of snapshot and checkpoint XML the suite reads itself.
 type momentXML struct {
 	Name   string `xml:"name"`
+	Memory struct {
+		Snapshot string `xml:"snapshot,attr"`
+	} `xml:"memory"`
 	Parent struct {
 		Name string `xml:"name"`
 	} `xml:"parent"`
@@ -56,29 +82,26 @@ type momentXML struct {
 	} `xml:"disks>disk"`
 }
 
-// mustTruth reads libvirt's state of kind on dom (see readTruth) through dom's oracle, which it
-// returns too, or fails t.
-func mustTruth(t testing.TB, ctx context.Context, dom driver.Domain, kind conf.Kind) (Oracle, *truth) {
+// mustTruth reads libvirt's state of kind from src (see readTruth), or fails t.
+func mustTruth(t testing.TB, ctx context.Context, src source, kind conf.Kind) *truth {
 	t.Helper()
-	o, err := OracleOf(dom)
+	tr, err := readTruth(ctx, src, kind)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("reading libvirt's %ss of %q: %v", kind, src.dom.Name(), err)
 	}
-	tr, err := readTruth(ctx, dom, o, kind)
-	if err != nil {
-		t.Fatalf("reading libvirt's %ss of %q: %v", kind, dom.Name(), err)
-	}
-	return o, tr
+	return tr
 }
 
 // readTruth asks libvirt (ListAll with flags 0 and each moment's XML) for the state of kind.
-func readTruth(ctx context.Context, dom driver.Domain, o Oracle, kind conf.Kind) (*truth, error) {
+func readTruth(ctx context.Context, src source, kind conf.Kind) (*truth, error) {
+	o, dom := src.o, src.dom
 	names, err := o.NativeList(ctx, kind, "", 0)
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(names)
-	tr := &truth{kind: kind, names: names, parent: map[string]string{}, covers: map[string]map[string]bool{}}
+	tr := &truth{kind: kind, names: names, parent: map[string]string{}, covers: map[string]map[string]bool{},
+		external: map[string]bool{}}
 	seen := map[string]bool{}
 	for _, n := range names {
 		x, err := dom.XML(ctx, kind, n, 0)
@@ -91,7 +114,11 @@ func readTruth(ctx context.Context, dom driver.Domain, o Oracle, kind conf.Kind)
 		}
 		tr.parent[n] = m.Parent.Name
 		tr.covers[n] = map[string]bool{}
+		tr.external[n] = m.Memory.Snapshot == "external"
 		for _, d := range m.Disks {
+			if d.Snapshot == "external" {
+				tr.external[n] = true
+			}
 			mode := d.Snapshot
 			captured := mode == "internal" || mode == "external"
 			if kind == conf.Checkpoint {
@@ -143,7 +170,7 @@ func (tr *truth) freshLoadLeaf() string {
 	}
 }
 
-// currentSet is DESIGN.md's per-disk current set, computed here: for each disk, the nearest
+// currentSet is docs/design.md §2's per-disk current set, computed here: for each disk, the nearest
 // moment from the current one up through its parents that captured the disk.
 func (tr *truth) currentSet() map[string]bool {
 	set := map[string]bool{}

@@ -3,6 +3,7 @@ package drivertest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/vmoments/vmoments/conf"
@@ -18,8 +19,14 @@ import (
 // libvirt's fresh-load rule. It returns the number of cases checked.
 func CheckState(t testing.TB, drv driver.Driver, dom driver.Domain, kind conf.Kind, checkpointCurrent string) int {
 	t.Helper()
+	return checkState(t, drv, dom, sourceOf(t, dom), kind, checkpointCurrent)
+}
+
+// checkState is CheckState with libvirt's state read from src (see checkLists).
+func checkState(t testing.TB, drv driver.Driver, dom driver.Domain, src source, kind conf.Kind, checkpointCurrent string) int {
+	t.Helper()
 	ctx := context.Background()
-	_, tr := mustTruth(t, ctx, dom, kind)
+	tr := mustTruth(t, ctx, src, kind)
 	fresh, err := drv.Domain(ctx, dom.UUID())
 	if err != nil {
 		t.Fatalf("a fresh handle for %q: %v", dom.Name(), err)
@@ -54,8 +61,48 @@ func CheckState(t testing.TB, drv driver.Driver, dom driver.Domain, kind conf.Ki
 			t.Errorf("%s: current %s of %q is %q (%v), want %q", h.what, kind, dom.Name(), nameOf(cur), rule, h.current)
 		}
 	}
+	if src.dom != dom {
+		n += compareDefs(t, dom, src, tr.names, kind)
+	}
 	cases.Add(int64(n))
 	return n
+}
+
+// compareDefs compares, in a reference run, what the XML of each moment says on dom with what
+// libvirt's says on the reference: description, parent, state, memory, every disk (mode,
+// bitmap, source, types) and whether a domain is embedded. The creation times of moments
+// created during the scenario differ by the clock, and the embedded domain by the driver, so
+// neither is compared.
+func compareDefs(t testing.TB, dom driver.Domain, src source, names []string, kind conf.Kind) int {
+	t.Helper()
+	ctx := context.Background()
+	n := 0
+	parse := func(d driver.Domain, name string) *conf.Def {
+		x, err := d.XML(ctx, kind, name, 0)
+		if err != nil {
+			t.Fatalf("XML of %s %q: %v", kind, name, err)
+		}
+		def, err := conf.Parse([]byte(x), conf.ParseRedefine)
+		if err != nil {
+			t.Fatalf("%s %q: the XML does not parse: %v\n%s", kind, name, err, x)
+		}
+		return def
+	}
+	for _, name := range names {
+		got, want := parse(dom, name), parse(src.dom, name)
+		n++
+		if got.Name != want.Name || got.Description != want.Description || got.Parent != want.Parent || got.State != want.State ||
+			got.Memory != want.Memory || !slices.Equal(got.Disks, want.Disks) || got.HasDomain != want.HasDomain {
+			t.Errorf("%s %q: the driver's XML says %s\nlibvirt's says          %s", kind, name, describe(got), describe(want))
+		}
+	}
+	return n
+}
+
+// describe says what compareDefs compares of a definition.
+func describe(d *conf.Def) string {
+	return fmt.Sprintf("parent %q, state %q, memory %+v, disks %+v, description %q, embeds a domain: %v",
+		d.Parent, d.State, d.Memory, d.Disks, d.Description, d.HasDomain)
 }
 
 // diffTree says how l differs from libvirt's names and parents ("" if it does not).
@@ -85,7 +132,7 @@ func diffTree(tr *truth, l *momentlist.List) string {
 	return ""
 }
 
-// Tracker follows libvirt's internal current checkpoint through changes (spec §3), computed
+// Tracker follows libvirt's internal current checkpoint through changes (docs/libvirt.md §3), computed
 // here from libvirt's answers, independently of momentlist. Tell it every change, in order; the
 // delete rule needs the tree as it was, so call Delete before deleting.
 type Tracker struct {
@@ -109,11 +156,13 @@ func (tr *Tracker) Redefined(name, parent string) {
 // children-only, a current name moves to its parent (none for a root).
 func (tr *Tracker) Delete(t testing.TB, dom driver.Domain, name string, flags driver.DeleteFlags) {
 	t.Helper()
-	o, err := OracleOf(dom)
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, err := readTruth(context.Background(), dom, o, conf.Checkpoint)
+	tr.delete(t, sourceOf(t, dom), name, flags)
+}
+
+// delete is Delete reading the tree from src.
+func (tr *Tracker) delete(t testing.TB, src source, name string, flags driver.DeleteFlags) {
+	t.Helper()
+	state, err := readTruth(context.Background(), src, conf.Checkpoint)
 	if err != nil {
 		t.Fatalf("Tracker: reading checkpoints: %v", err)
 	}

@@ -1,6 +1,78 @@
-// Package drivertest is the conformance suite every vmoments driver runs (the pattern of
-// containerd's snapshotter testsuite): it compares what a driver serves with what libvirt itself
+// Package drivertest is the conformance suite every vmoments driver runs, in the pattern of
+// containerd's snapshotter testsuite: the suite owns the scenarios, a driver only says how to
+// reach it and what it cannot do. What a driver serves is compared with what libvirt itself
 // answers on the same state.
+//
+// # Running the suite on a driver
+//
+// A driver's test calls [Run] once, with a [Config]. Fresh gives each scenario a place of its
+// own (see [Place]): a way to open connections to one state, and a domain there without
+// moments. The suite opens the connections it needs (read-write, read-only, a second client),
+// closes them when the scenario ends, and reads libvirt's answers through the driver's domains,
+// which implement [Oracle]. libvirt's test driver, whose test:///default gives a fresh state
+// to every scenario (the suite closes the previous one's connections first):
+//
+//	func TestConformance(t *testing.T) {
+//		open := func(uri string) func(driver.Mode) (driver.Driver, error) {
+//			return func(mode driver.Mode) (driver.Driver, error) { return driver.Open(ctx, uri, mode) }
+//		}
+//		drivertest.Run(t, drivertest.Config{
+//			Fresh: func(t *testing.T) drivertest.Place {
+//				return drivertest.Place{Open: open("test:///default"), Domain: "test", Disks: []string{"vda"}}
+//			},
+//			Running: true, // test:///default's domain runs: checkpoints can be created
+//			States:  []drivertest.State{{Name: "examples/demo.xml", Open: open("test://" + demoPath)}},
+//		})
+//	}
+//
+// A QEMU driver's Fresh defines a throwaway guest (and undefines it with t.Cleanup); its
+// guest does not run, so Running is false and the suite redefines checkpoints instead of
+// creating them and deletes them by metadata (driver/qemu's test does this).
+//
+// What the suite needs to know beyond that comes from the driver: [driver.Capabilities]. A
+// scenario or a step that needs what the driver declares it cannot do is skipped with the
+// reason in the log (t.Skip for a scenario, t.Log for a step): the test driver's refusal of
+// METADATA_ONLY snapshot deletes skips the metadata-only steps, its refusal of snapshots next
+// to checkpoints skips the mixed-kinds scenario. Every flag a driver declares it does not
+// accept is tried by the capabilities scenario: it must be refused and change nothing.
+//
+// A driver without libvirt behind it (driver/memory) has no oracle of its own: it sets
+// Config.Reference to the Config of a libvirt-backed driver starting from the same states, and
+// every scenario runs on both, step by step; after each step the driver's answers are compared
+// with libvirt's answers on the reference, and failing steps must fail alike.
+//
+// # The scenarios
+//
+// For each of Config.States, "state NAME": every domain, both kinds, every flag combination
+// and the lookup of each domain by name, UUID and ID; then changes of its domain with the most
+// snapshots (set-current, a revert, a create, deletes plain, children-only with the current
+// among the children, with children). On fresh places, in order:
+//   - "snapshots": creates (current moves; the parent is the previous current, not a leaf), a
+//     revert, redefines with and without CURRENT, a re-parented snapshot that keeps its
+//     children, set-current, deletes plain, children-only and with children, then
+//     metadata-only ones;
+//   - "checkpoints": creates, redefines that become current by libvirt's rule and that do
+//     not, partial checkpoints, deletes of every kind, libvirt's hidden current followed by a
+//     [Tracker];
+//   - "mixed kinds": both kinds on one domain (Capabilities.MixedKinds);
+//   - "someone else": changes through a second connection reach a kept handle, which fetches
+//     only new moments (the counts of a [driver.ProgressFunc]: 3 on the first load, 2 on the
+//     refresh, 4 on Reload) and drops gone ones;
+//   - "checkpoint pointer": a checkpoint created after someone else moved libvirt's pointer
+//     shows where it was (Config.Running);
+//   - "deleted during load": moments deleted while their XML is fetched are skipped;
+//   - "concurrent": readers against a writer on one handle (run with -race);
+//   - "errors": not-found from every call, names taken, redefines libvirt refuses, libvirt's
+//     flag checks, each with its class, kind, moment and libvirt's words;
+//   - "read-only", "closed and canceled": every change refused with ErrReadOnly on a
+//     read-only connection, ErrClosed after Close, the context's error;
+//   - "lookup": Domains, lookup by name, UUID and ID, a domain's Driver;
+//   - "capabilities": the refusals a driver declares.
+//
+// After every change the suite runs [CheckState] and [CheckLists] on the changed handle; each
+// scenario logs its number of cases, and Run the totals (t.Logf), which the logs of -v show.
+//
+// # The checks
 //
 // [CheckLists] runs every combination of libvirt's own list flags (snapshots: ROOTS/DESCENDANTS,
 // METADATA, LEAVES, NO_LEAVES, NO_METADATA, INACTIVE, ACTIVE, DISK_ONLY, INTERNAL, EXTERNAL,
@@ -16,7 +88,7 @@
 // [CheckState] checks that after a change the driver's list (tree and current) equals a fresh
 // load through a new handle and libvirt's own answer. [Tracker] follows libvirt's internal
 // checkpoint current pointer, independently of momentlist, so tests can say which checkpoint
-// must be current.
+// must be current. Tests that build states of their own (integration/) call these directly.
 //
 // Each check counts its cases (one compared result each); [Count] returns the total so test
 // logs can report it (t.Logf).
@@ -73,8 +145,16 @@ func topoBit(kind conf.Kind) uint32 { return momentlist.Topological.Libvirt(kind
 // and returns the number of cases checked.
 func CheckLists(t testing.TB, dom driver.Domain, kind conf.Kind, opt Options) int {
 	t.Helper()
+	return checkLists(t, dom, sourceOf(t, dom), kind, opt)
+}
+
+// checkLists is CheckLists with libvirt's answers read from src: dom's own oracle, or that of
+// a reference domain in the same state.
+func checkLists(t testing.TB, dom driver.Domain, src source, kind conf.Kind, opt Options) int {
+	t.Helper()
 	ctx := context.Background()
-	o, tr := mustTruth(t, ctx, dom, kind)
+	o := src.o
+	tr := mustTruth(t, ctx, src, kind)
 	if kind == conf.Checkpoint && opt.CheckpointCurrent != nil {
 		tr.current = *opt.CheckpointCurrent
 	}

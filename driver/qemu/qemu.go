@@ -58,6 +58,7 @@ var capabilities = driver.Capabilities{
 	CheckpointDelete:    ^driver.DeleteFlags(0),
 	MixedKinds:          true,
 	InactiveCheckpoints: true,
+	DiskImages:          true,
 }
 
 // Open opens a QEMU URI.

@@ -92,112 +92,23 @@ func redefineSnapshotXML(name, parent, state string, created int64, domXML strin
 		"<disks><disk name='vda' snapshot='internal'/><disk name='vdb' snapshot='internal'/></disks>%s</domainsnapshot>", name, state, p, created, domXML)
 }
 
-// TestConformanceSnapshots makes real internal snapshots of a shut-off guest and redefines more,
-// checking after every change against libvirt and a fresh load.
-func TestConformanceSnapshots(t *testing.T) {
-	_, raw, name := throwaway(t, "snap")
-	domXML, err := raw.GetXMLDesc(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	drv, dom := openDomain(t, name, driver.ReadWrite)
-	create := func(n string) func() error {
-		return func() error {
-			_, err := dom.CreateSnapshot(ctx, "<domainsnapshot><name>"+n+"</name></domainsnapshot>", 0)
-			return err
-		}
-	}
-	redefine := func(n, parent string, flags driver.SnapshotCreateFlags) func() error {
-		return func() error {
-			_, err := dom.CreateSnapshot(ctx, redefineSnapshotXML(n, parent, "shutoff", 1700000000, domXML), driver.SnapshotCreateRedefine|flags)
-			return err
-		}
-	}
-	steps := []struct {
-		name string
-		do   func() error
-	}{
-		{"create s1", create("s1")}, {"create s2", create("s2")}, {"create s3", create("s3")},
-		{"revert s1", func() error { return dom.Revert(ctx, "s1", 0) }},
-		{"create s4", create("s4")},
-		{"redefine r1 under s2", redefine("r1", "s2", 0)},
-		{"redefine r2 under r1, current", redefine("r2", "r1", driver.SnapshotCreateCurrent)},
-		{"set current s3", func() error { return dom.SetCurrent(ctx, "s3") }},
-		{"delete s2 (plain)", func() error { return dom.Delete(ctx, conf.Snapshot, "s2", 0) }},
-		{"delete r1 metadata only", func() error { return dom.Delete(ctx, conf.Snapshot, "r1", driver.DeleteMetadataOnly) }},
-		{"delete s1's children only", func() error { return dom.Delete(ctx, conf.Snapshot, "s1", driver.DeleteChildrenOnly) }},
-		{"create s5", create("s5")},
-		{"delete s1 with children", func() error { return dom.Delete(ctx, conf.Snapshot, "s1", driver.DeleteChildren) }},
-	}
-	n := 0
-	for _, s := range steps {
-		if err := s.do(); err != nil {
-			t.Fatalf("%s: %v", s.name, err)
-		}
-		n += drivertest.CheckState(t, drv, dom, conf.Snapshot, "")
-		n += drivertest.CheckLists(t, dom, conf.Snapshot, drivertest.Options{MaxFroms: 2, ListEvery: 64})
-		if t.Failed() {
-			t.Fatalf("after %s", s.name)
-		}
-	}
-	t.Logf("conformance cases on qemu:///system snapshots: %d", n)
-}
-
-// TestConformanceCheckpoints redefines partial checkpoints on a shut-off guest (qemu accepts
-// checkpoint redefinition offline) and deletes them by metadata.
-func TestConformanceCheckpoints(t *testing.T) {
-	_, _, name := throwaway(t, "cp")
-	drv, dom := openDomain(t, name, driver.ReadWrite)
-	var tr drivertest.Tracker
-	redefine := func(n, parent string, vdb bool) func() error {
-		return func() error {
-			p := ""
-			if parent != "" {
-				p = "<parent><name>" + parent + "</name></parent>"
+// TestConformance runs the conformance suite on qemu:///system: every scenario on a throwaway
+// shut-off guest of its own with two qcow2 disks (real internal snapshots; checkpoints
+// redefined, since QEMU creates them only on a running guest, and deleted by metadata).
+// Deletes with children go through the driver, which deletes one by one (libvirt 9.0 crashes
+// on some deletes with children, see the package doc).
+func TestConformance(t *testing.T) {
+	drivertest.Run(t, drivertest.Config{
+		Fresh: func(t *testing.T) drivertest.Place {
+			_, _, name := throwaway(t, "suite")
+			return drivertest.Place{
+				Open:   func(mode driver.Mode) (driver.Driver, error) { return driver.Open(ctx, systemURI, mode) },
+				Domain: name,
+				Disks:  []string{"vda", "vdb"},
 			}
-			b := "no"
-			if vdb {
-				b = "bitmap"
-			}
-			_, err := dom.CreateCheckpoint(ctx, fmt.Sprintf("<domaincheckpoint><name>%s</name>%s<creationTime>1700000000</creationTime>"+
-				"<disks><disk name='vda' checkpoint='bitmap' bitmap='%s'/><disk name='vdb' checkpoint='%s'/></disks></domaincheckpoint>", n, p, n, b),
-				driver.CheckpointCreateRedefine)
-			if err == nil {
-				tr.Redefined(n, parent)
-			}
-			return err
-		}
-	}
-	del := func(n string, flags driver.DeleteFlags) func() error {
-		return func() error {
-			tr.Delete(t, dom, n, flags)
-			return dom.Delete(ctx, conf.Checkpoint, n, flags|driver.DeleteMetadataOnly)
-		}
-	}
-	steps := []struct {
-		name string
-		do   func() error
-	}{
-		{"c1", redefine("c1", "", true)}, {"c2", redefine("c2", "c1", false)}, {"c3", redefine("c3", "c2", false)},
-		{"d1 under c1", redefine("d1", "c1", true)}, {"c4 under c3", redefine("c4", "c3", true)},
-		{"delete c2", del("c2", 0)},
-		{"delete c1 children only", del("c1", driver.DeleteChildrenOnly)},
-		{"e1 under c1", redefine("e1", "c1", false)},
-		{"delete c1 with children", del("c1", driver.DeleteChildren)},
-	}
-	n := 0
-	for _, s := range steps {
-		if err := s.do(); err != nil {
-			t.Fatalf("%s: %v", s.name, err)
-		}
-		cur := tr.Current
-		n += drivertest.CheckState(t, drv, dom, conf.Checkpoint, cur)
-		n += drivertest.CheckLists(t, dom, conf.Checkpoint, drivertest.Options{CheckpointCurrent: &cur})
-		if t.Failed() {
-			t.Fatalf("after %s", s.name)
-		}
-	}
-	t.Logf("conformance cases on qemu:///system checkpoints: %d", n)
+		},
+		ListEvery: 64,
+	})
 }
 
 // TestLoadTime redefines 2,000 snapshots in branches and compares the driver's load with the

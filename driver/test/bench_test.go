@@ -37,6 +37,30 @@ func BenchmarkListRefresh(b *testing.B) {
 	}
 }
 
+// snapXML is a snapshot for redefinition. libvirt's redefine wants the domain definition
+// embedded: it is taken from a snapshot the domain already has.
+func snapXML(t testing.TB, dom driver.Domain, name, parent, state string) string {
+	t.Helper()
+	all, err := dom.List(ctx, conf.Snapshot, "", 0)
+	if err != nil || len(all) == 0 {
+		t.Fatalf("redefining %s needs an existing snapshot to copy the domain from (%v)", name, err)
+	}
+	x, err := dom.XML(ctx, conf.Snapshot, all[0].Name(), driver.XMLSecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, j := strings.Index(x, "<domain "), strings.LastIndex(x, "</domain>")
+	if i < 0 || j < 0 {
+		t.Fatalf("no <domain> in %s", x)
+	}
+	p := ""
+	if parent != "" {
+		p = "<parent><name>" + parent + "</name></parent>"
+	}
+	return fmt.Sprintf("<domainsnapshot><name>%s</name><state>%s</state>%s<creationTime>1700000000</creationTime>%s</domainsnapshot>",
+		name, state, p, x[i:j+len("</domain>")])
+}
+
 func replaceAll(s string, oldnew ...string) string {
 	for i := 0; i+1 < len(oldnew); i += 2 {
 		s = strings.ReplaceAll(s, oldnew[i], oldnew[i+1])

@@ -1,6 +1,6 @@
 // Package test serves moments from libvirt's test driver, the mock hypervisor that runs inside
 // the client process: test:///default (one running domain "test") and test:///ABS/PATH.xml (a
-// node file that preloads domains and snapshots; see examples/demo.xml and spec §6).
+// node file that preloads domains and snapshots; see examples/demo.xml and docs/libvirt.md §5).
 //
 // Importing the package registers it with [driver.Open] for the "test" scheme.
 //

@@ -39,14 +39,14 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 		}
 		if st.list == nil { // a failed change dropped it: load it again
 			if err := d.refresh(ctx, kind, st, true); err != nil {
-				return err
+				return nameMoment(err, moment)
 			}
 		}
 	} else {
 		st.mu.Lock()
 		defer st.mu.Unlock()
 		if err := d.refresh(ctx, kind, st, false); err != nil {
-			return err
+			return nameMoment(err, moment)
 		}
 	}
 	s, dom, err := d.handle(true)
@@ -59,7 +59,7 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 		if load.ClassOf(err) == load.ConnLost && !d.drv.opts.Single {
 			// The change may or may not have reached libvirt: reconnect and reload, so the
 			// next call works and the list says what happened.
-			if _, rerr := d.drv.reconnect(s); rerr == nil {
+			if _, rerr := d.drv.reconnect(ctx, s, ReconnectWait); rerr == nil {
 				st.list = nil
 				if e, ok := err.(*driver.Error); ok {
 					e.Hint = joinHints("The connection broke during the change, which may or may not have happened; the list will be loaded afresh", e.Hint)
@@ -98,6 +98,20 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 		}
 	}
 	return nil
+}
+
+// nameMoment makes the error of the refresh before a change (a closed driver, a canceled
+// context, a broken connection) name the moment the change was about, as the change's own
+// errors do; an error that names a moment of the load already keeps it.
+func nameMoment(err error, moment string) error {
+	if e, ok := err.(*driver.Error); ok && e.Moment == "" && !e.Unnamed {
+		if moment == newMoment {
+			e.Unnamed = true
+		} else {
+			e.Moment = moment
+		}
+	}
+	return err
 }
 
 // CreateSnapshot creates (or redefines) a snapshot from XML.

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	"libvirt.org/go/libvirt"
 
@@ -194,9 +195,14 @@ func (d *Driver) Versions(ctx context.Context) (driver.Versions, error) {
 	if err != nil {
 		return v, err
 	}
-	daemon, err := s.conn.GetLibVersion()
+	var daemon uint32
+	err = d.retry(ctx, s, func(s *slot) error {
+		var err error
+		daemon, err = s.conn.GetLibVersion()
+		return classify(s.conn, err)
+	})
 	if err != nil {
-		return v, d.wrap("", conf.NoKind, "", "", classify(s.conn, err))
+		return v, d.wrap("", conf.NoKind, "", "", err)
 	}
 	v.Daemon = versionString(daemon)
 	return v, nil
@@ -216,9 +222,15 @@ func (d *Driver) Domains(ctx context.Context) ([]driver.DomainInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	doms, err := s.conn.ListAllDomains(0)
+	var doms []libvirt.Domain
+	err = d.retry(ctx, s, func(rs *slot) error {
+		var err error
+		s = rs
+		doms, err = rs.conn.ListAllDomains(0)
+		return classify(rs.conn, err)
+	})
 	if err != nil {
-		return nil, d.wrap("", conf.NoKind, "", "", classify(s.conn, err))
+		return nil, d.wrap("", conf.NoKind, "", "", err)
 	}
 	out := make([]driver.DomainInfo, 0, len(doms))
 	var first error
@@ -302,7 +314,9 @@ func (d *Driver) conn(write bool) (*slot, error) {
 	if alive, aerr := s.conn.IsAlive(); aerr == nil && alive {
 		return s, nil
 	}
-	if ns, rerr := d.reconnect(s); rerr == nil {
+	// One dial, no wait: callers that have a context and see the call fail retry with a
+	// reconnect that waits for the daemon (retry, Domain.refresh).
+	if ns, rerr := d.reconnect(context.Background(), s, 0); rerr == nil {
 		return ns, nil
 	}
 	return s, nil // the call will fail with libvirt's own error
@@ -336,39 +350,103 @@ var errClosed = driver.ErrClosed
 // errNoReconnect is wrapped by the error of a lost connection that a Single driver cannot replace.
 var errNoReconnect = errors.New("the connection is lost and cannot be reopened")
 
-// reconnect replaces the connection of old (if nobody did already) with a new one.
-func (d *Driver) reconnect(old *slot) (*slot, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return nil, errClosed
-	}
-	if d.opts.Single {
-		return nil, errNoReconnect
-	}
-	for _, p := range []**slot{&d.read, &d.write} {
-		if *p != old {
-			continue
+// ReconnectWait bounds how long a reconnect waits for a libvirtd that is away, as during a
+// restart (a package upgrade stops libvirtd for a few seconds): the driver dials again and
+// again for up to this long, or until the caller's context ends.
+const ReconnectWait = 10 * time.Second
+
+// Pauses between the dials of a reconnect: the first after 50 ms, doubling up to 1 s.
+const (
+	redialFirst = 50 * time.Millisecond
+	redialMax   = time.Second
+)
+
+// reconnect replaces the connection of old (if nobody did already) with a new one. While libvirtd
+// refuses the dial as a daemon that is away does (the socket is gone, the port closed, the
+// connection reset: the codes load.ConnLost stands for), it dials again after a pause that
+// grows from 50 ms to 1 s, for up to wait in all, and returns earlier when ctx ends; wait 0
+// dials once. Any other refusal (authentication, an unknown URI) returns at once. Dials happen
+// outside d.mu, so Close and the other calls never wait for a daemon; when several callers
+// reconnect the same slot at once, the first new connection is kept and the others are closed.
+func (d *Driver) reconnect(ctx context.Context, old *slot, wait time.Duration) (*slot, error) {
+	deadline := time.Now().Add(wait)
+	pause := redialFirst
+	for {
+		d.mu.Lock()
+		p, cur, err := d.slotOf(old)
+		d.mu.Unlock()
+		if err != nil || p == nil {
+			return cur, err
 		}
 		conn, err := d.dial(p == &d.read)
-		if err != nil {
-			var de *driver.Error
-			if errors.As(err, &de) {
-				return nil, de.Err
+		if err == nil {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			if d.closed {
+				conn.Close()
+				return nil, errClosed
 			}
+			if *p != old { // replaced while we dialed: keep theirs
+				conn.Close()
+				return *p, nil
+			}
+			// Other goroutines may still be in a call on the old handles: keep them (and thereby
+			// the old connection object) until Close instead of freeing them under their feet.
+			d.retired = append(d.retired, old)
+			*p = &slot{conn: conn, gen: old.gen + 1}
+			return *p, nil
+		}
+		var de *driver.Error
+		if errors.As(err, &de) {
+			err = de.Err
+		}
+		if load.ClassOf(classify(nil, err)) != load.ConnLost || time.Now().Add(pause).After(deadline) {
 			return nil, err
 		}
-		// Other goroutines may still be in a call on the old handles: keep them (and thereby
-		// the old connection object) until Close instead of freeing them under their feet.
-		d.retired = append(d.retired, old)
-		*p = &slot{conn: conn, gen: old.gen + 1}
-		return *p, nil
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		pause = min(2*pause, redialMax)
 	}
-	// Someone reconnected already: use the current one.
+}
+
+// slotOf finds the field that holds old; d.mu must be held. When neither does any more (someone
+// reconnected already), p is nil and cur is the connection that replaced it.
+func (d *Driver) slotOf(old *slot) (p **slot, cur *slot, err error) {
+	if d.closed {
+		return nil, nil, errClosed
+	}
+	if d.opts.Single {
+		return nil, nil, errNoReconnect
+	}
+	for _, p := range []**slot{&d.read, &d.write} {
+		if *p == old {
+			return p, nil, nil
+		}
+	}
 	if d.read != nil && d.read.gen > old.gen {
-		return d.read, nil
+		return nil, d.read, nil
 	}
-	return d.write, nil
+	return nil, d.write, nil
+}
+
+// retry runs call on the read connection s and, when the connection is lost (libvirtd restarted
+// since, or during, the call), once more on a new connection, waiting up to ReconnectWait for
+// the daemon (see reconnect). call returns a classified error (classify).
+func (d *Driver) retry(ctx context.Context, s *slot, call func(s *slot) error) error {
+	err := call(s)
+	if err == nil || d.opts.Single || load.ClassOf(err) != load.ConnLost || ctx.Err() != nil {
+		return err
+	}
+	ns, rerr := d.reconnect(ctx, s, ReconnectWait)
+	if rerr != nil {
+		return err
+	}
+	return call(ns)
 }
 
 // Domain looks a domain up as virsh does: a running domain's numeric ID, a UUID, a name.
@@ -389,9 +467,15 @@ func (d *Driver) LookupDomain(ctx context.Context, ref string) (*Domain, error) 
 	if err != nil {
 		return nil, err
 	}
-	dom, err := lookup(s.conn, ref)
+	var dom *libvirt.Domain
+	err = d.retry(ctx, s, func(rs *slot) error {
+		var err error
+		s = rs
+		dom, err = lookup(rs.conn, ref)
+		return classify(rs.conn, err)
+	})
 	if err != nil {
-		return nil, d.wrap(ref, conf.NoKind, "", "", classify(s.conn, err))
+		return nil, d.wrap(ref, conf.NoKind, "", "", err)
 	}
 	defer dom.Free()
 	name, err := dom.GetName()

@@ -74,7 +74,7 @@ func deleteSnapshot(dom *libvirt.Domain, name string, flags driver.DeleteFlags) 
 // list, which change has just brought up to date under the kind's lock.
 //
 // One call stays for everything but a snapshot delete with DeleteChildren or
-// DeleteChildrenOnly on a driver with [Options.DeleteOneByOne], and for the deletes libvirt
+// DeleteChildrenOnly (not both) on a driver with [Options.DeleteOneByOne], and for the deletes libvirt
 // 9.0 refuses before it changes anything, so that the caller gets libvirt's own refusal:
 // without DeleteMetadataOnly, an external descendant ("deletion of external children disk
 // snapshots not supported") or DeleteChildren of an external snapshot ("deletion of external
@@ -83,6 +83,12 @@ func deleteSnapshot(dom *libvirt.Domain, name string, flags driver.DeleteFlags) 
 func (d *Domain) deleteOrder(kind conf.Kind, name string, flags driver.DeleteFlags) []string {
 	children := flags&driver.DeleteChildren != 0
 	if !d.drv.opts.DeleteOneByOne || kind != conf.Snapshot || !children && flags&driver.DeleteChildrenOnly == 0 {
+		return nil
+	}
+	if children && flags&driver.DeleteChildrenOnly != 0 {
+		// libvirt's client library refuses the pair before any driver sees it ("Flags
+		// 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN' and ..._CHILDREN_ONLY' are mutually
+		// exclusive"): one call gets that refusal, where one by one would delete.
 		return nil
 	}
 	l := d.kinds[kind].list

@@ -236,6 +236,9 @@ func TestDeleteOneByOne(t *testing.T) {
 		{"children", "w8", driver.DeleteChildren, "", []string{"w5", "w6", "w7"}, "w5", ""},
 		{"children of a leaf", "w7", driver.DeleteChildren, "", []string{"w10", "w11", "w5", "w6", "w8", "w9"}, "w9", ""},
 		{"children only, current outside", "w6", driver.DeleteChildrenOnly, "", []string{"w10", "w11", "w5", "w6", "w8", "w9"}, "w9", ""},
+		// both flags: libvirt's own refusal, nothing deleted
+		{"children and children only", "w5", driver.DeleteChildren | driver.DeleteChildrenOnly, "", []string{"w10", "w11", "w5", "w6", "w7", "w8", "w9"}, "w9",
+			`test:///default: domain "test": snapshot "w5": Flags 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN' and 'VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY' are mutually exclusive`},
 		{"fails midway", "w5", driver.DeleteChildrenOnly, "w8", []string{"w5", "w6", "w7", "w8"}, "w8",
 			`test:///default: domain "test": snapshot "w8": injected failure. vmoments deletes the descendants of snapshot "w5" one at a time, leaves first (libvirt 9.0 crashes on some deletes with children): 3 deleted before "w8" ("w11", "w10", "w9") are gone; "w8" and the rest are kept`},
 		{"fails first", "w8", driver.DeleteChildren, "w11", []string{"w10", "w11", "w5", "w6", "w7", "w8", "w9"}, "w9",

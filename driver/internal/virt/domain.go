@@ -186,7 +186,7 @@ func (d *Domain) xml(ctx context.Context, kind conf.Kind, name string, flags dri
 	if err != nil {
 		err = classify(s.conn, err)
 		if retry && load.ClassOf(err) == load.ConnLost && !d.drv.opts.Single {
-			if _, rerr := d.drv.reconnect(s); rerr == nil {
+			if _, rerr := d.drv.reconnect(ctx, s, ReconnectWait); rerr == nil {
 				return d.xmlOnce(ctx, kind, name, flags)
 			}
 		}
@@ -218,7 +218,7 @@ func (d *Domain) refresh(ctx context.Context, kind conf.Kind, st *kindState, ful
 	if err == nil || load.ClassOf(err) != load.ConnLost || ctx.Err() != nil {
 		return d.drv.wrap(d.name, kind, "", "load", err)
 	}
-	ns, rerr := d.drv.reconnect(s)
+	ns, rerr := d.drv.reconnect(ctx, s, ReconnectWait)
 	if rerr != nil {
 		e := d.drv.wrap(d.name, kind, "", "load", err).(*driver.Error)
 		e.Hint = reconnectHint(rerr)
@@ -277,18 +277,30 @@ func (d *Domain) refreshOn(ctx context.Context, s *slot, kind conf.Kind, st *kin
 	if len(fresh) == 0 && gone == 0 && (kind == conf.Checkpoint || cur == oldCur) {
 		return nil // nothing changed
 	}
-	newDefs, _, err := load.Fetch(ctx, src, fresh, d.drv.opts.Workers)
-	if err != nil {
-		return err
-	}
 	// The set of listed names is built only now: most refreshes return above.
 	listed := make(map[string]bool, len(names))
 	for _, n := range names {
 		listed[n] = true
 	}
+	// A moment deleted elsewhere hands its children to its parent, and libvirt rewrites their
+	// definitions: fetch those again rather than keep a parent that is gone (which would
+	// break the relations and clear the current moment).
+	refetch := map[string]bool{}
+	if gone > 0 {
+		for _, m := range old.All() {
+			if p := m.Def().Parent; listed[m.Name()] && p != "" && !listed[p] {
+				refetch[m.Name()] = true
+				fresh = append(fresh, m.Name())
+			}
+		}
+	}
+	newDefs, _, err := load.Fetch(ctx, src, fresh, d.drv.opts.Workers)
+	if err != nil {
+		return err
+	}
 	defs := make([]*conf.Def, 0, len(names))
 	for _, m := range old.All() {
-		if listed[m.Name()] {
+		if listed[m.Name()] && !refetch[m.Name()] {
 			defs = append(defs, m.Def().Clone())
 		}
 	}

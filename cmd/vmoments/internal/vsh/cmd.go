@@ -1,6 +1,9 @@
 package vsh
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Kind is what an option takes (virsh's vshCmdOptType).
 type Kind int
@@ -13,9 +16,12 @@ const (
 	String
 	// Data is a required value, by position or --name VALUE (VSH_OT_DATA).
 	Data
-	// Argv is a required list: every positional word left, in order (VSH_OT_ARGV). It comes
-	// last among a command's options.
+	// Argv is a list: every positional word left, in order (VSH_OT_ARGV). It comes last among
+	// a command's options, and is required unless [Opt.Optional].
 	Argv
+	// Alias is another name for a later option (VSH_OT_ALIAS): --NAME means --TARGET, and with
+	// a Target of "target=value", --NAME means --target=value. Aliases are left out of the help.
+	Alias
 )
 
 func (k Kind) String() string {
@@ -28,15 +34,17 @@ func (k Kind) String() string {
 		return "data"
 	case Argv:
 		return "argv"
+	case Alias:
+		return "alias"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
 // takesValue reports whether an option of kind k is given a value.
-func (k Kind) takesValue() bool { return k != Bool }
+func (k Kind) takesValue() bool { return k != Bool && k != Alias }
 
-// required reports whether a command without an option of kind k is refused.
-func (k Kind) required() bool { return k == Data || k == Argv }
+// required reports whether a command without option o is refused (VSH_OFLAG_REQ).
+func (o *Opt) required() bool { return o.Kind == Data || (o.Kind == Argv && !o.Optional) }
 
 // Opt is one option of a command (vshCmdOptDef).
 type Opt struct {
@@ -45,9 +53,18 @@ type Opt struct {
 	// OptionOnly is VSH_OFLAG_REQ_OPT: the value must follow --name, never by position (String
 	// options only).
 	OptionOnly bool
-	Help       string
+	// Optional marks an Argv option that may be left out (an ARGV without VSH_OFLAG_REQ, as
+	// echo's words).
+	Optional bool
+	// Target is what an Alias stands for: an option's name, or "name=value".
+	Target string
+	Help   string
 	// Extension marks an option vmoments adds to virsh's command ("[vmoments]" in the help).
 	Extension bool
+	// Repeat lets an OptionOnly String option be given any number of times, each value kept
+	// in order (Parsed.List); virsh has no such option, vmoments' own commands do (report
+	// --connect A --connect B).
+	Repeat bool
 }
 
 // Example is a command line and what it does, shown by the help.
@@ -64,6 +81,12 @@ type Cmd struct {
 	Examples      []Example
 	// NoConnect is VSH_CMD_FLAG_NOCONNECT: the command needs no connection.
 	NoConnect bool
+	// Hidden is VSH_CMD_FLAG_HIDDEN: the command runs, and "help NAME" explains it, but no
+	// list of commands shows it (virsh's complete and self-test).
+	Hidden bool
+	// Group is the keyword of the help group the command is listed in ("snapshot", "virsh");
+	// empty lets the program choose (see the program's help).
+	Group string
 }
 
 // maxOpts is how many options a command may have: the parser keeps them in 64-bit masks, as
@@ -72,8 +95,9 @@ const maxOpts = 64
 
 // Check reports the first definition error in cmds, as virsh's vshCmddefCheckInternals does
 // for its own table: duplicate or empty names, too many options, an option named help (the
-// parser's own), OptionOnly on an option that is not String, a required value after an
-// optional positional one, an Argv option that is not last.
+// parser's own), OptionOnly on an option that is not String, Optional on one that is not Argv,
+// a required value after an optional positional one, an Argv option that is not last, an alias
+// that names no later option (or gives a value to a Bool).
 func Check(cmds []*Cmd) error {
 	names := map[string]bool{}
 	for _, c := range cmds {
@@ -92,22 +116,46 @@ func Check(cmds []*Cmd) error {
 				return fmt.Errorf("command %q: option %q: empty or duplicate name", c.Name, o.Name)
 			case o.Name == "help":
 				return fmt.Errorf("command %q: option --help is the parser's own", c.Name)
-			case o.Kind < Bool || o.Kind > Argv:
+			case o.Kind < Bool || o.Kind > Alias:
 				return fmt.Errorf("command %q: option %q: unknown kind %v", c.Name, o.Name, o.Kind)
 			case o.OptionOnly && o.Kind != String:
 				return fmt.Errorf("command %q: option %q: only a string option can be option-only", c.Name, o.Name)
-			case o.Kind.required() && optionalSeen:
+			case o.Optional && o.Kind != Argv:
+				return fmt.Errorf("command %q: option %q: only an argv option can be optional", c.Name, o.Name)
+			case o.Kind == Data && optionalSeen:
 				return fmt.Errorf("command %q: option %q: a required option after an optional positional one", c.Name, o.Name)
 			case o.Kind == Argv && i != len(c.Opts)-1:
 				return fmt.Errorf("command %q: option %q: an argv option must be the last", c.Name, o.Name)
+			case o.Kind == Alias:
+				if err := checkAlias(c, i); err != nil {
+					return err
+				}
+			case o.Repeat && (o.Kind != String || !o.OptionOnly):
+				return fmt.Errorf("command %q: option %q: only an option-only string option can repeat", c.Name, o.Name)
 			}
 			opts[o.Name] = true
-			if o.Kind == String && !o.OptionOnly {
+			if o.Kind == Bool || (o.Kind == String && !o.OptionOnly) {
 				optionalSeen = true
 			}
 		}
 	}
 	return nil
+}
+
+// checkAlias checks the alias c.Opts[i]: it names a later option that is not an alias, and
+// gives a value only to an option that takes one.
+func checkAlias(c *Cmd, i int) error {
+	o := &c.Opts[i]
+	name, _, withValue := strings.Cut(o.Target, "=")
+	for _, t := range c.Opts[i+1:] {
+		if t.Name == name && t.Kind != Alias {
+			if withValue && !t.Kind.takesValue() {
+				return fmt.Errorf("command %q: alias %q gives a value to the bool option %q", c.Name, o.Name, name)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("command %q: alias %q names no later option %q", c.Name, o.Name, name)
 }
 
 // Lookup returns the command of cmds named name, or nil.
@@ -120,16 +168,6 @@ func Lookup(cmds []*Cmd, name string) *Cmd {
 	return nil
 }
 
-// optIndex returns the index of the option named name, or -1.
-func (c *Cmd) optIndex(name string) int {
-	for i := range c.Opts {
-		if c.Opts[i].Name == name {
-			return i
-		}
-	}
-	return -1
-}
-
 // masks is vshCmddefOptParse: the options that may be filled by position (needArg) and the
 // required ones.
 func (c *Cmd) masks() (needArg, required uint64) {
@@ -140,7 +178,7 @@ func (c *Cmd) masks() (needArg, required uint64) {
 		if !o.OptionOnly {
 			needArg |= 1 << i
 		}
-		if o.Kind.required() {
+		if o.required() {
 			required |= 1 << i
 		}
 	}

@@ -30,15 +30,19 @@ func (e *Error) Error() string { return strings.Join(e.Lines, "\n") }
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Report prints err as virsh does: each line of the first *Error in err's chain, else err's
-// text, after "error: ".
+// Report prints err as virsh does: each of its [Lines] after "error: ".
 func Report(w io.Writer, err error) {
+	for _, l := range Lines(err) {
+		fmt.Fprintf(w, "error: %s\n", l)
+	}
+}
+
+// Lines are the lines virsh prints for err: those of the first *Error in err's chain, else
+// err's text.
+func Lines(err error) []string {
 	var e *Error
 	if errors.As(err, &e) {
-		for _, l := range e.Lines {
-			fmt.Fprintf(w, "error: %s\n", l)
-		}
-		return
+		return e.Lines
 	}
-	fmt.Fprintf(w, "error: %s\n", err)
+	return []string{err.Error()}
 }

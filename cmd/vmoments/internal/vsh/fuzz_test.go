@@ -20,6 +20,9 @@ func FuzzCommandString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if p := ParsePartial(testCmds(), s); p != nil && p.This != nil && p.Cmd == nil {
+			t.Fatalf("%q: completing an option of no command", s)
+		}
 		cmds, toks, err := splitCommands(CommandString(s))
 		if err != nil {
 			checkError(t, err)

@@ -6,12 +6,22 @@ import (
 )
 
 // Help is virsh's per-command help (vshCmddefHelp): NAME, SYNOPSIS, DESCRIPTION and OPTIONS,
-// plus an EXAMPLES section and a "[vmoments]" mark on the options vmoments adds.
+// plus an EXAMPLES section and a "[vmoments]" mark on the options vmoments adds. Aliases are
+// left out, as virsh leaves them out.
 func (c *Cmd) Help() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "  NAME\n    %s - %s\n\n  SYNOPSIS\n    %s", c.Name, c.Summary, c.Name)
+	// shortopt: an option before the argv list may be given by position, so the list's words
+	// may be too ("[--file] <string>"); virsh decides it over the whole synopsis.
+	shortopt := false
 	for _, o := range c.Opts {
-		b.WriteString(" " + o.synopsis())
+		if o.Kind == Alias {
+			continue
+		}
+		b.WriteString(" " + o.synopsis(shortopt))
+		if (o.Kind == String || o.Kind == Data) && !o.OptionOnly {
+			shortopt = true
+		}
 	}
 	b.WriteString("\n")
 	if c.Desc != "" {
@@ -20,11 +30,14 @@ func (c *Cmd) Help() string {
 	if len(c.Opts) > 0 {
 		b.WriteString("\n  OPTIONS\n")
 		for _, o := range c.Opts {
+			if o.Kind == Alias {
+				continue
+			}
 			help := o.Help
 			if o.Extension {
 				help += " [vmoments]"
 			}
-			fmt.Fprintf(&b, "    %-15s  %s\n", o.usage(), help)
+			fmt.Fprintf(&b, "    %-15s  %s\n", o.usage(shortopt), help)
 		}
 	}
 	if len(c.Examples) > 0 {
@@ -38,26 +51,40 @@ func (c *Cmd) Help() string {
 }
 
 // synopsis is the option in the SYNOPSIS line.
-func (o *Opt) synopsis() string {
+func (o *Opt) synopsis(shortopt bool) string {
 	switch o.Kind {
 	case Bool:
 		return "[--" + o.Name + "]"
 	case String:
+		if o.Repeat {
+			return "[--" + o.Name + " <string>]..."
+		}
 		return "[--" + o.Name + " <string>]"
 	case Argv:
+		switch {
+		case shortopt && o.Optional:
+			return "[[--" + o.Name + "] <string>]..."
+		case shortopt:
+			return "{[--" + o.Name + "] <string>}..."
+		case o.Optional:
+			return "[<" + o.Name + ">]..."
+		}
 		return "<" + o.Name + ">..."
 	}
 	return "<" + o.Name + ">"
 }
 
 // usage is the option in the OPTIONS list.
-func (o *Opt) usage() string {
+func (o *Opt) usage(shortopt bool) string {
 	switch o.Kind {
 	case Bool:
 		return "--" + o.Name
 	case String:
 		return "--" + o.Name + " <string>"
 	case Argv:
+		if shortopt {
+			return "[--" + o.Name + "] <string>"
+		}
 		return "<" + o.Name + ">"
 	}
 	return "[--" + o.Name + "] <string>"

@@ -13,10 +13,12 @@ type Parsed struct {
 	set  map[string]bool
 	// argv holds the words of the Argv option, in order.
 	argv []string
+	// lists holds the values of the Repeat options, in order.
+	lists map[string][]string
 }
 
 func newParsed(c *Cmd) *Parsed {
-	return &Parsed{Cmd: c, vals: map[string]string{}, set: map[string]bool{}}
+	return &Parsed{Cmd: c, vals: map[string]string{}, set: map[string]bool{}, lists: map[string][]string{}}
 }
 
 // Has reports whether the option was given (a Bool set, a value given, an Argv word given).
@@ -31,24 +33,39 @@ func (p *Parsed) Value(name string) (string, bool) {
 // Argv returns the words of the Argv option, in order.
 func (p *Parsed) Argv() []string { return p.argv }
 
+// List returns every value of a Repeat option, in the order given.
+func (p *Parsed) List(name string) []string { return p.lists[name] }
+
 // Values returns a copy of the values of the String and Data options given.
 func (p *Parsed) Values() map[string]string { return maps.Clone(p.vals) }
 
 // ParseArgs parses the command words after the global options as virsh does: one argument is a
 // command string ([CommandString]), several are the words of one command ([Words]).
 func ParseArgs(cmds []*Cmd, args []string) ([]*Parsed, error) {
+	return ParseArgsTraced(cmds, args, nil)
+}
+
+// ParseArgsTraced is ParseArgs with a trace (see [ParseTraced]).
+func ParseArgsTraced(cmds []*Cmd, args []string, trace func(string)) ([]*Parsed, error) {
 	if len(args) == 1 {
-		return Parse(cmds, CommandString(args[0]))
+		return ParseTraced(cmds, CommandString(args[0]), trace)
 	}
-	return Parse(cmds, Words(args))
+	return ParseTraced(cmds, Words(args), trace)
 }
 
 // Parse parses one or more commands of cmds as vshCommandParse. On an error it returns no
 // commands, as virsh runs nothing then.
 func Parse(cmds []*Cmd, tk Tokenizer) ([]*Parsed, error) {
+	return ParseTraced(cmds, tk, nil)
+}
+
+// ParseTraced is Parse that calls trace (if not nil) with virsh's debug line for each option
+// as the parser takes it, "CMD: OPT(optdata): VALUE" or "CMD: OPT(bool): (none)" (what virsh
+// -d 1 prints), before a later word of the input may fail.
+func ParseTraced(cmds []*Cmd, tk Tokenizer, trace func(string)) ([]*Parsed, error) {
 	var out []*Parsed
 	for {
-		p, last, err := parseCommand(cmds, tk)
+		p, last, err := parseCommand(cmds, tk, trace)
 		if err != nil {
 			return nil, err
 		}
@@ -63,7 +80,7 @@ func Parse(cmds []*Cmd, tk Tokenizer) ([]*Parsed, error) {
 
 // parseCommand parses the words up to the end of one command. It returns the command (nil for
 // an empty one or a comment) and whether the input ended.
-func parseCommand(cmds []*Cmd, tk Tokenizer) (*Parsed, bool, error) {
+func parseCommand(cmds []*Cmd, tk Tokenizer, trace func(string)) (*Parsed, bool, error) {
 	var st *cmdState
 	for {
 		tok, word, err := tk.Next()
@@ -92,15 +109,24 @@ func parseCommand(cmds []*Cmd, tk Tokenizer) (*Parsed, bool, error) {
 			return nil, false, Errorf("unknown command: '%s'", word)
 		}
 		st = newCmdState(c)
+		st.trace = trace
 	}
 }
 
 // skipCommand skips the words of a command commented out by its first word and reports
-// whether the input ended.
+// whether the input ended. Its words are read as virsh reads them, without reporting an
+// unclosed double quote; a word that fails otherwise (a dangling backslash) is read again, and
+// reported, as the first word of the next command.
 func skipCommand(tk Tokenizer) (bool, error) {
 	for {
-		tok, _, err := tk.Next()
-		if err != nil {
+		var tok Token
+		var err error
+		if st, ok := tk.(*stringTokens); ok {
+			tok, _, err = st.next(false)
+			if err != nil {
+				return false, nil
+			}
+		} else if tok, _, err = tk.Next(); err != nil {
 			return false, err
 		}
 		if tok != Word {
@@ -119,6 +145,20 @@ type cmdState struct {
 	dataOnly bool
 	// help: --help was given.
 	help bool
+	// trace, if not nil, is told of each option taken (ParseTraced).
+	trace func(string)
+}
+
+// traced tells the trace of an option taken: a value, or a Bool's "(none)".
+func (st *cmdState) traced(opt, val string, isBool bool) {
+	if st.trace == nil {
+		return
+	}
+	if isBool {
+		st.trace(st.cmd().Name + ": " + opt + "(bool): (none)")
+		return
+	}
+	st.trace(st.cmd().Name + ": " + opt + "(optdata): " + val)
 }
 
 func newCmdState(c *Cmd) *cmdState {
@@ -147,7 +187,8 @@ func isOption(word string) bool {
 }
 
 // option takes "--name", "--name=VALUE" or "--name" and the next word as its value. An Argv
-// option may be given so any number of times, each value one more word of its list.
+// option may be given so any number of times, each value one more word of its list. An alias
+// stands for its target, with the target's value if it names one.
 func (st *cmdState) option(word string, tk Tokenizer) error {
 	c := st.cmd()
 	name, val, hasEq := strings.Cut(word[2:], "=")
@@ -157,9 +198,13 @@ func (st *cmdState) option(word string, tk Tokenizer) error {
 			return Errorf("invalid '=' after option --help")
 		}
 		st.help = true
+		st.traced("help", "", true)
 		return nil
 	}
-	idx := c.optIndex(name)
+	idx, err := c.lookupOpt(&name, &val, &hasEq)
+	if err != nil {
+		return err
+	}
 	if idx < 0 {
 		if c.Name == "help" {
 			return nil
@@ -168,7 +213,7 @@ func (st *cmdState) option(word string, tk Tokenizer) error {
 	}
 	bit := uint64(1) << idx
 	opt := &c.Opts[idx]
-	if st.seen&bit != 0 && opt.Kind != Argv {
+	if st.seen&bit != 0 && opt.Kind != Argv && !opt.Repeat {
 		return Errorf("option --%s already seen", name)
 	}
 	st.seen |= bit
@@ -177,15 +222,16 @@ func (st *cmdState) option(word string, tk Tokenizer) error {
 			return Errorf("invalid '=' after option --%s", opt.Name)
 		}
 		st.p.set[opt.Name] = true
+		st.traced(opt.Name, "", true)
 		return nil
 	}
 	if !hasEq {
-		var err error
 		if val, err = optionValue(opt, tk); err != nil {
 			return err
 		}
 	}
 	st.p.set[opt.Name] = true
+	st.traced(opt.Name, val, false)
 	if opt.Kind == Argv {
 		// One more word of the list, which positional words may still extend.
 		st.p.argv = append(st.p.argv, val)
@@ -193,7 +239,34 @@ func (st *cmdState) option(word string, tk Tokenizer) error {
 	}
 	st.needArg &^= bit
 	st.p.vals[opt.Name] = val
+	if opt.Repeat {
+		st.p.lists[opt.Name] = append(st.p.lists[opt.Name], val)
+	}
 	return nil
+}
+
+// lookupOpt is vshCmddefGetOption's search: the index of the option named *name, or -1. An
+// alias met on the way replaces *name with its target's (and, for "target=value", sets *val
+// and *hasEq, unless a value was given already: "invalid '=' after option --ALIAS").
+func (c *Cmd) lookupOpt(name, val *string, hasEq *bool) (int, error) {
+	for i := range c.Opts {
+		o := &c.Opts[i]
+		if o.Name != *name {
+			continue
+		}
+		if o.Kind != Alias {
+			return i, nil
+		}
+		target, value, withValue := strings.Cut(o.Target, "=")
+		*name = target
+		if withValue {
+			if *hasEq {
+				return -1, Errorf("invalid '=' after option --%s", o.Name)
+			}
+			*val, *hasEq = value, true
+		}
+	}
+	return -1, nil
 }
 
 // optionValue reads the word after "--name" as the option's value.
@@ -222,6 +295,7 @@ func (st *cmdState) positional(word string) error {
 	opt := &c.Opts[idx]
 	st.seen |= bit
 	st.p.set[opt.Name] = true
+	st.traced(opt.Name, word, false)
 	if opt.Kind == Argv {
 		st.p.argv = append(st.p.argv, word)
 		return nil

@@ -139,7 +139,10 @@ func TestParseString(t *testing.T) {
 		{"snapshot-list d; nope", nil, "unknown command: 'nope'"},
 		{"snapshot-list d; snapshot-list", nil, "command 'snapshot-list' requires <domain> option"},
 		{`snapshot-list d --from "open`, nil, `missing "`},
-		{`'#x' "open`, nil, `missing "`},
+		{`'#x' "open`, nil, ""},        // a commented-out word may leave its quote open (virsh reads it leniently)
+		{`'#x' "open; help`, nil, ""},  // and the quote then hides the rest
+		{`'#x' a\`, nil, `dangling \`}, // but a dangling backslash is read again, and reported
+		{"'#x' a\\\nhelp", nil, ""},    // a backslash-newline joins "a" and "help": one comment
 		{`snapshot-list d --from`, nil, "expected syntax: --from <string>"},
 		{`snapshot-list d --from;`, nil, "expected syntax: --from <string>"},
 		{`snapshot-list d --from \`, nil, `dangling \`},
@@ -169,17 +172,37 @@ func TestParseString(t *testing.T) {
 	}
 }
 
+// effects records what ParseGlobals asked for, in order.
+type effects struct {
+	log     []string
+	failLog bool
+}
+
+func (e *effects) OpenLog(path string) error {
+	e.log = append(e.log, "open "+path)
+	if e.failLog {
+		return Errorf("failed to open the log file. check the log file path")
+	}
+	return nil
+}
+
+func (e *effects) Warn(msg string) { e.log = append(e.log, "warn "+msg) }
+
 func TestParseGlobals(t *testing.T) {
+	def := func(g Globals) Globals {
+		g.Debug, g.KeepaliveInterval, g.KeepaliveCount = -1, -1, -1
+		return g
+	}
 	tests := []struct {
 		args []string
 		want Globals
 		rest int
 		err  string
 	}{
-		{[]string{"-c", "test:///default", "x"}, Globals{URI: "test:///default", URIGiven: true}, 2, ""},
-		{[]string{"-ctest:///default", "-rq", "x"}, Globals{URI: "test:///default", URIGiven: true, Readonly: true, Quiet: true}, 2, ""},
-		{[]string{"--connect=u", "--read", "x"}, Globals{URI: "u", URIGiven: true, Readonly: true}, 2, ""},
-		{[]string{"--", "-x"}, Globals{}, 1, ""},
+		{[]string{"-c", "test:///default", "x"}, def(Globals{URI: "test:///default", URIGiven: true}), 2, ""},
+		{[]string{"-ctest:///default", "-rq", "x"}, def(Globals{URI: "test:///default", URIGiven: true, Readonly: true, Quiet: true}), 2, ""},
+		{[]string{"--connect=u", "--read", "x"}, def(Globals{URI: "u", URIGiven: true, Readonly: true}), 2, ""},
+		{[]string{"--", "-x"}, def(Globals{}), 1, ""},
 		{[]string{"-x"}, Globals{}, 1, "unsupported option '-x'. See --help."},
 		{[]string{"--bogus"}, Globals{}, 0, "unsupported option '--bogus'. See --help."},
 		{[]string{"--quiet=1"}, Globals{}, 1, "unsupported option '--quiet=1'. See --help."},
@@ -187,25 +210,47 @@ func TestParseGlobals(t *testing.T) {
 		{[]string{"-d", "x"}, Globals{}, 2, "option -d takes a numeric argument"},
 		{[]string{"-k", "-1"}, Globals{}, 2, "option -k requires a positive integer argument"},
 		// more of getopt_long's rules
-		{[]string{"-rqc", "u", "cmd", "-r"}, Globals{URI: "u", URIGiven: true, Readonly: true, Quiet: true}, 2, ""},
-		{[]string{"-c", ""}, Globals{URI: "", URIGiven: true}, 2, ""},
-		{[]string{"--connect", "-r"}, Globals{URI: "-r", URIGiven: true}, 2, ""},
-		{[]string{"-", "x"}, Globals{}, 0, ""},
-		{[]string{"x", "-r"}, Globals{}, 0, ""},
-		{[]string{"-v"}, Globals{Version: true}, 1, ""},
-		{[]string{"-V"}, Globals{Version: true}, 1, ""},
-		{[]string{"--version=long"}, Globals{Version: true}, 1, ""},
-		{[]string{"--vers"}, Globals{Version: true}, 1, ""},
-		{[]string{"-h"}, Globals{Help: true}, 1, ""},
-		{[]string{"-d", "3", "-t", "-e", "^]", "-l", "f", "--keepalive-count=0x10", "x"}, Globals{}, 8, ""},
+		{[]string{"-rqc", "u", "cmd", "-r"}, def(Globals{URI: "u", URIGiven: true, Readonly: true, Quiet: true}), 2, ""},
+		{[]string{"-c", ""}, def(Globals{URI: "", URIGiven: true}), 2, ""},
+		{[]string{"--connect", "-r"}, def(Globals{URI: "-r", URIGiven: true}), 2, ""},
+		{[]string{"-", "x"}, def(Globals{}), 0, ""},
+		{[]string{"x", "-r"}, def(Globals{}), 0, ""},
+		{[]string{"-v"}, def(Globals{Version: true}), 1, ""},
+		{[]string{"-V"}, def(Globals{Version: true}), 1, ""},
+		{[]string{"--version=long"}, def(Globals{Version: true}), 1, ""},
+		{[]string{"--vers"}, def(Globals{Version: true}), 1, ""},
+		{[]string{"-h"}, def(Globals{Help: true}), 1, ""},
+		// virsh acts on -h and -v at once: what follows is not read
+		{[]string{"-h", "--bogus"}, def(Globals{Help: true}), 1, ""},
+		{[]string{"-hx"}, def(Globals{Help: true}), 1, ""},
+		{[]string{"-rv", "-x"}, def(Globals{Readonly: true, Version: true}), 1, ""},
+		{[]string{"-d", "3", "-t", "-e", "^]", "-l", "f", "--keepalive-count=0x10", "x"},
+			Globals{Debug: 3, Timing: true, Escape: "^]", LogFile: "f", KeepaliveInterval: -1, KeepaliveCount: 16}, 8, ""},
 		{[]string{"--keepalive"}, Globals{}, 0, "unsupported option '--keepalive'. See --help."}, // ambiguous prefix
 		{[]string{"--debug", "x"}, Globals{}, 2, "option --debug takes a numeric argument"},
 		{[]string{"--keepalive-interval=x"}, Globals{}, 1, "Invalid value for option --keepalive-interval"},
 		{[]string{"-K"}, Globals{}, 1, "option '-K'/'--keepalive-count' requires an argument"},
-		{[]string{"-V:"}, Globals{}, 1, "unsupported option '-:'. See --help."},
+		{[]string{"-V:"}, def(Globals{Version: true}), 1, ""},
+		{[]string{"-r:"}, Globals{}, 1, "unsupported option '-:'. See --help."},
+		// values as virStrToLong_i reads them
+		{[]string{"-k", " +010", "-K0x1f"}, Globals{Debug: -1, KeepaliveInterval: 8, KeepaliveCount: 31}, 3, ""},
+		{[]string{"-k", "08"}, Globals{}, 2, "Invalid value for option -k"},
+		{[]string{"-k", "1_000"}, Globals{}, 2, "Invalid value for option -k"},
+		{[]string{"-k", "0b1"}, Globals{}, 2, "Invalid value for option -k"},
+		{[]string{"-k", "2147483648"}, Globals{}, 2, "Invalid value for option -k"},
+		{[]string{"-k", ""}, Globals{}, 2, "Invalid value for option -k"},
+		{[]string{"-d", "010"}, def(Globals{}), 2, ""}, // base 10: 10, out of range: warned, unset
+		{[]string{"-d", "-0"}, Globals{Debug: 0, KeepaliveInterval: -1, KeepaliveCount: -1}, 2, ""},
+		{[]string{"-d", "0x1"}, Globals{}, 2, "option -d takes a numeric argument"},
+		{[]string{"-e", "x"}, def(Globals{Escape: "x"}), 2, ""},
+		{[]string{"--escape=^a"}, def(Globals{Escape: "^a"}), 1, ""},
+		{[]string{"-e", "^"}, Globals{}, 2, "Invalid string '^' for escape sequence"},
+		{[]string{"-e", "^1"}, Globals{}, 2, "Invalid string '^1' for escape sequence"},
+		{[]string{"-e", "é"}, Globals{}, 2, "Invalid string 'é' for escape sequence"},
+		{[]string{"-e", "ab"}, Globals{}, 2, "Invalid string 'ab' for escape sequence"},
 	}
 	for _, tt := range tests {
-		g, rest, err := ParseGlobals(tt.args)
+		g, rest, err := ParseGlobals(tt.args, nil)
 		msg := ""
 		if err != nil {
 			msg = lines(err)
@@ -213,6 +258,16 @@ func TestParseGlobals(t *testing.T) {
 		if msg != tt.err || (msg == "" && (g != tt.want || rest != tt.rest)) {
 			t.Errorf("%q: got %+v, %d, %q; want %+v, %d, %q", tt.args, g, rest, msg, tt.want, tt.rest, tt.err)
 		}
+	}
+	// -l opens its file at once and -d warns, in the order given; a failed open ends the parse
+	e := &effects{}
+	g, _, err := ParseGlobals([]string{"-l", "a", "-d", "7", "--log=b", "-d", "2", "x"}, e)
+	if want := []string{"open a", "warn ignoring debug level 7 out of range [0-4]", "open b"}; err != nil || !reflect.DeepEqual(e.log, want) || g.LogFile != "b" || g.Debug != 2 {
+		t.Errorf("effects %q, %+v, %v; want %q", e.log, g, err, want)
+	}
+	e = &effects{failLog: true}
+	if _, _, err := ParseGlobals([]string{"-l", "a", "-d", "x"}, e); err == nil || lines(err) != "failed to open the log file. check the log file path" {
+		t.Errorf("a log that does not open: %v", err)
 	}
 }
 
@@ -261,7 +316,7 @@ func TestHelp(t *testing.T) {
     demo - a demo
 
   SYNOPSIS
-    demo <domain> [--flag] [--from <string>] <file>...
+    demo <domain> [--flag] [--from <string>] {[--file] <string>}...
 
   DESCRIPTION
     Does a demo.
@@ -270,7 +325,7 @@ func TestHelp(t *testing.T) {
     [--domain] <string>  domain name
     --flag           a flag
     --from <string>  where from [vmoments]
-    <file>           files
+    [--file] <string>  files
 
   EXAMPLES
     vmoments demo d

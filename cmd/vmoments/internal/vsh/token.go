@@ -43,15 +43,25 @@ func (t *argvTokens) Next() (Token, string, error) {
 // character as it is (a backslash-newline is dropped) and double quotes group. An unclosed
 // double quote is `missing "`, a backslash at the end `dangling \` (an unclosed single quote
 // ends with the input, as in virsh).
-func CommandString(s string) Tokenizer { return &stringTokens{s: s} }
+func CommandString(s string) Tokenizer { return &stringTokens{s: s, orig: s} }
 
-type stringTokens struct{ s string }
+type stringTokens struct {
+	// s is what is left to read of orig.
+	s, orig string
+}
 
-func (t *stringTokens) Next() (Token, string, error) {
+func (t *stringTokens) Next() (Token, string, error) { return t.next(true) }
+
+// pos is virsh's parser->pos: how much of the input the tokens read so far took (the blanks
+// before the end of the input are not taken).
+func (t *stringTokens) pos() int { return len(t.orig) - len(t.s) }
+
+// next is vshCommandStringGetArg; report false is its completion mode, where an unclosed
+// double quote ends the word instead of failing it (the word being typed).
+func (t *stringTokens) next(report bool) (Token, string, error) {
 	s := t.s
 	i := skipBlanks(s)
 	if i == len(s) {
-		t.s = ""
 		return End, "", nil
 	}
 	switch s[i] {
@@ -62,7 +72,7 @@ func (t *stringTokens) Next() (Token, string, error) {
 		t.s = s[endOfLine(s, i):]
 		return EndCommand, "", nil
 	}
-	w, n, err := readWord(s[i:])
+	w, n, err := readWord(s[i:], report)
 	if err != nil {
 		return End, "", err
 	}
@@ -97,7 +107,7 @@ func endOfLine(s string, i int) int {
 
 // readWord reads one word from the start of s (which is not a blank, ';', '\n' or '#') and
 // returns it and how many bytes of s it took.
-func readWord(s string) (string, int, error) {
+func readWord(s string, report bool) (string, int, error) {
 	var w strings.Builder
 	single, double := false, false
 	i := 0
@@ -128,7 +138,7 @@ func readWord(s string) (string, int, error) {
 		w.WriteByte(s[i])
 		i++
 	}
-	if double {
+	if double && report {
 		return "", 0, Errorf(`missing "`)
 	}
 	return w.String(), i, nil

@@ -84,7 +84,7 @@ func TestFormatTree(t *testing.T) {
 		{"one root", []TreeItem{{"a", -1}}, "a\n\n"},
 		{"two lone roots", []TreeItem{{"a", -1}, {"b", -1}}, "a\n\nb\n\n"},
 		{"chain", []TreeItem{{"a", -1}, {"b", 0}, {"c", 1}}, "a\n  |\n  +- b\n      |\n      +- c\n        \n"},
-		// spec §4's example: branches, a last child with children, siblings in slice order
+		// docs/libvirt.md §4's example: branches, a last child with children, siblings in slice order
 		{"branches", []TreeItem{{"s1", -1}, {"s2", 2}, {"s3", 0}, {"s4", 5}, {"s5", 5}, {"s6", 2}, {"s7", 0}, {"s8", 6}},
 			"s1\n  |\n  +- s3\n  |   |\n  |   +- s2\n  |   +- s6\n  |       |\n  |       +- s4\n  |       +- s5\n  |         \n" +
 				"  +- s7\n      |\n      +- s8\n        \n"},
