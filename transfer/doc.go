@@ -120,10 +120,10 @@
 // (so it appears whole or not at all); resume, rollback and tmp records are fsynced before the
 // change that follows them; done and undone records are written (write(2): they survive a
 // SIGKILL, the kernel has them) before the next step starts and fsynced by a background
-// goroutine while it runs (at most every 50 ms). After a power cut the last few done records may therefore be
-// missing: whoever reads the journal checks the steps after the last one recorded against the
-// domain (a redefined moment is there, a removed one is gone, a replaced one has its new
-// definition) and so knows what happened without trusting that they are there. A finished or
+// goroutine while it runs (at most every 50 ms). After a power cut the last few done records
+// may therefore be missing: whoever reads the journal checks the steps after the last one
+// recorded against the domain (a redefined moment is there, a removed one is gone, a replaced
+// one has its new definition) and so knows what happened without trusting that they are there. A finished or
 // rolled-back import removes the file (and fsyncs the directory).
 //
 // Reading: a last line that is cut short or whose checksum is wrong (killed while writing it)

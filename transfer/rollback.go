@@ -111,7 +111,7 @@ type AbandonedError struct {
 func (e *AbandonedError) Error() string {
 	where := "nothing records what is left"
 	if e.Journal != "" {
-		where = fmt.Sprintf("the journal %s keeps them: Rollback (vmoments import DOMAIN --rollback) finishes it", e.Journal)
+		where = fmt.Sprintf("the journal %s keeps them for the next Rollback", e.Journal)
 	}
 	return fmt.Sprintf("rollback abandoned (%v) after undoing %d changes, %d undo steps remain; %s", e.Err, e.Undone, e.Remaining, where)
 }
