@@ -32,6 +32,7 @@ func TestCopyInterrupted(t *testing.T) {
 	bin := vmomentsCommand(t)
 	srcJournal := transfer.JournalPath("/var/lib/vmoments", systemURI, g.UUID)
 	dstJournal := transfer.JournalPath("/var/lib/vmoments", d.URI, g.UUID)
+	removeAtEnd(t, srcJournal, dstJournal)
 	check := func(what string) {
 		t.Helper()
 		if diff := before.diff(f.captureFiles()); diff != "" {

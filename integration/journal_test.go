@@ -30,6 +30,7 @@ func newJournalFixture(t *testing.T, tag string) *journalFixture {
 	conn := qemutest.Connect(t, systemURI)
 	g := conn.NewGuest(t, group, tag)
 	f := &signalFixture{t: t, g: g, journal: transfer.JournalPath("/var/lib/vmoments", systemURI, g.UUID)}
+	removeAtEnd(t, f.journal)
 	redefine(g, genTree(true, treeShape{N: 400, Roots: 2, Branch: 0.1, Offline: 1, Seed: 4242}))
 	f.export = filepath.Join(t.TempDir(), "export")
 	if out, err := exec.Command(vmomentsCommand(t), "-c", systemURI, "export", g.Name, "--to", f.export, "--snapshots").CombinedOutput(); err != nil {

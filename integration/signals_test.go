@@ -164,6 +164,7 @@ func newSignalFixture(t *testing.T) *signalFixture {
 	g := conn.NewGuest(t, group, "signals")
 	g.Start()
 	f := &signalFixture{t: t, g: g, journal: transfer.JournalPath("/var/lib/vmoments", systemURI, g.UUID)}
+	removeAtEnd(t, f.journal)
 	snaps := genTree(true, treeShape{N: 1000, Roots: 2, Branch: 0.08, Seed: 1010})
 	cps := checkpointTree()
 	timed(t, "redefine 1,000 snapshots and 100 checkpoints", func() {
@@ -522,6 +523,18 @@ func TestSignalsDuringImport(t *testing.T) {
 	if restored != tried {
 		t.Errorf("%d of %d interrupted imports did not end as they should", tried-restored, tried)
 	}
+}
+
+// removeAtEnd removes the journals of a test's guest when the test ends: one a failed test
+// leaves would otherwise stay in /var/lib/vmoments after its guest is gone.
+func removeAtEnd(t *testing.T, journals ...string) {
+	t.Cleanup(func() {
+		for _, j := range journals {
+			if err := os.Remove(j); err == nil {
+				t.Logf("removed the journal %s the test left", j)
+			}
+		}
+	})
 }
 
 func exists(path string) bool {
