@@ -85,6 +85,7 @@ func (d *Domain) checkCurrentSnapshot(ctx context.Context, st *kindState, op str
 	if err != nil {
 		return d.drv.wrap(d.name, conf.Snapshot, "", op, err)
 	}
+	defer dom.Free() // the call's own reference (domainHandle)
 	cur, err := currentSnapshot(s.conn, dom)
 	if err != nil {
 		return d.drv.wrap(d.name, conf.Snapshot, "", op, err)

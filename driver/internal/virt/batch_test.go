@@ -47,6 +47,7 @@ func openCounting(t *testing.T) (*Driver, *Domain, *atomic.Int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer h.Free() // the call's own reference (domainHandle): kept, it keeps test:///default's state alive
 	if domainXML, err = h.GetXMLDesc(0); err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,7 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string,
 	if err != nil {
 		return d.drv.wrap(d.name, kind, moment, op, err)
 	}
+	defer dom.Free()
 	apply, err := do(dom)
 	if err != nil {
 		err = d.drv.wrap(d.name, kind, moment, op, classify(s.conn, err))

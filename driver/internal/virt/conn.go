@@ -250,8 +250,30 @@ func (d *Driver) Domains(ctx context.Context) ([]driver.DomainInfo, error) {
 	if first != nil {
 		return nil, d.wrap("", conf.NoKind, "", "", classify(s.conn, first))
 	}
+	d.forgetGone(out)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// forgetGone frees the cached handles of domains that are not among those just listed: they
+// were undefined, and a program that lists domains again and again (the fleet, the exporter)
+// would otherwise keep one handle for every domain that ever existed. A Domain of such a UUID
+// looks its handle up again if it is used once more (a domain defined again with that UUID).
+func (d *Driver) forgetGone(listed []driver.DomainInfo) {
+	exists := make(map[string]bool, len(listed))
+	for _, info := range listed {
+		exists[info.UUID] = true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, hs := range d.doms {
+		for uuid, h := range hs {
+			if !exists[uuid] {
+				h.Free()
+				delete(hs, uuid)
+			}
+		}
+	}
 }
 
 func domainInfo(h *libvirt.Domain) (driver.DomainInfo, error) {
@@ -515,24 +537,29 @@ func isCode(err error, code libvirt.ErrorNumber) bool {
 func (d *Driver) String() string { return fmt.Sprintf("vmoments driver for %s", d.uri) }
 
 // domainHandle returns the handle of the domain uuid on connection s, looking it up once.
+// The handle carries a reference of the caller's, which the caller releases with Free when its
+// call is done: the driver's own reference may be dropped meanwhile (forgetGone, a reconnect's
+// freeHandles) without freeing a handle in use.
 func (d *Driver) domainHandle(s *slot, uuid string) (*libvirt.Domain, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return nil, errClosed
 	}
-	if h := d.doms[s][uuid]; h != nil {
-		return h, nil
+	h := d.doms[s][uuid]
+	if h == nil {
+		var err error
+		if h, err = s.conn.LookupDomainByUUIDString(uuid); err != nil {
+			return nil, classify(s.conn, err)
+		}
+		if d.doms[s] == nil {
+			d.doms[s] = map[string]*libvirt.Domain{}
+		}
+		d.doms[s][uuid] = h
 	}
-	h, err := s.conn.LookupDomainByUUIDString(uuid)
-	if err != nil {
+	if err := h.Ref(); err != nil {
 		return nil, classify(s.conn, err)
 	}
-
-	if d.doms[s] == nil {
-		d.doms[s] = map[string]*libvirt.Domain{}
-	}
-	d.doms[s][uuid] = h
 	return h, nil
 }
 

@@ -48,7 +48,8 @@ func (d *Domain) UUID() string { return d.uuid }
 // Driver returns the driver the domain belongs to.
 func (d *Domain) Driver() driver.Driver { return d.drv }
 
-// handle returns the domain's libvirt handle on the read or write connection.
+// handle returns the domain's libvirt handle on the read or write connection; the caller
+// frees it when its call is done (see domainHandle).
 func (d *Domain) handle(write bool) (*slot, *libvirt.Domain, error) {
 	s, err := d.drv.conn(write)
 	if err != nil {
@@ -169,6 +170,7 @@ func (d *Domain) xml(ctx context.Context, kind conf.Kind, name string, flags dri
 	if err != nil {
 		return "", d.drv.wrap(d.name, kind, name, "get XML", err)
 	}
+	defer dom.Free()
 	var xml string
 	if kind == conf.Snapshot {
 		var h *libvirt.DomainSnapshot
@@ -235,6 +237,7 @@ func (d *Domain) refreshOn(ctx context.Context, s *slot, kind conf.Kind, st *kin
 	if err != nil {
 		return err
 	}
+	defer dom.Free()
 	old := st.list
 	loading := old == nil || full
 	// A load fetches every listed moment, so it keeps the handles the list returns; a refresh

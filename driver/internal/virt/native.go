@@ -16,6 +16,7 @@ func (d *Domain) NativeList(ctx context.Context, kind conf.Kind, from string, fl
 	if err != nil {
 		return nil, err
 	}
+	defer dom.Free()
 	src := newSource(kind, s.conn, dom, true)
 	defer src.close()
 	names, err := src.List(ctx, from, flags)
@@ -28,6 +29,7 @@ func (d *Domain) NativeCurrentSnapshot(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	defer dom.Free()
 	name, err := currentSnapshot(s.conn, dom)
 	return name, d.drv.wrap(d.name, conf.Snapshot, "", "current", err)
 }

@@ -40,6 +40,7 @@ func (d *Domain) storageOnce(ctx context.Context) (*driver.Storage, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer dom.Free()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
