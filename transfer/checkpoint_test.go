@@ -121,9 +121,7 @@ func TestCheckpointRollbackRestoresPointer(t *testing.T) {
 		}
 	}
 	// Move libvirt's pointer to c0 (a checkpoint with children), as another tool could have.
-	if err := steerCheckpoint(ctx, dom, "c0"); err != nil {
-		t.Fatal(err)
-	}
+	steerTo(t, dom, "c0")
 	before := capture(t, drv, dom, conf.Checkpoint)
 	p, err := MakePlan(ctx, dom, mustOpen(t, path), ImportOptions{})
 	if err != nil {
@@ -133,12 +131,9 @@ func TestCheckpointRollbackRestoresPointer(t *testing.T) {
 	if p.Steps[last].Action != SteerCurrent || p.Steps[last].Name != m.CurrentCheckpoint {
 		t.Fatalf("last step %v, want steering to %q", p.Steps[last], m.CurrentCheckpoint)
 	}
-	_, err = Import(ctx, dom, path, ImportOptions{failAt: func(i int, s Step) error {
+	_, err = Import(ctx, dom, path, ImportOptions{failAfter: func(i int, s Step) error {
 		if i == last {
-			// Steer first, then fail: the rollback must undo the steering too.
-			if err := steerCheckpoint(ctx, dom, s.Name); err != nil {
-				t.Fatal(err)
-			}
+			// Steered, then failed: the rollback must undo the steering too.
 			return errors.New("injected after steering")
 		}
 		return nil
@@ -150,6 +145,20 @@ func TestCheckpointRollbackRestoresPointer(t *testing.T) {
 	sameState(t, "after rollback", before, capture(t, drv, dom, conf.Checkpoint))
 	if got := probeCurrent(t, dom); got != "c0" {
 		t.Errorf("libvirt's current checkpoint after rollback is %q, want c0", got)
+	}
+}
+
+// steerTo moves libvirt's current checkpoint to target as another tool could, from where the
+// driver says it is.
+func steerTo(t *testing.T, dom driver.Domain, target string) {
+	t.Helper()
+	cur, _, err := dom.Current(ctx, conf.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := memJournal(&jrecord{T: recBegin, CurCP: strp(nameOf(cur))})
+	if err := steerCheckpoint(ctx, dom, target, j); err != nil {
+		t.Fatal(err)
 	}
 }
 

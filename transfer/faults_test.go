@@ -357,19 +357,21 @@ func (f *failingDeletes) Delete(ctx context.Context, kind conf.Kind, name string
 func (f *failingDeletes) URI() string { return f.Domain.(interface{ URI() string }).URI() }
 
 // TestCopyRemoveSourceFailureRestoresSource: when removing the source's metadata fails halfway,
-// the removed moments are redefined again: the source ends as it began, current included, and
-// the destination keeps the full copy.
+// the removed moments are redefined again and the destination is rolled back: both end as
+// they began, currents included.
 func TestCopyRemoveSourceFailureRestoresSource(t *testing.T) {
 	srcDrv, src := openDomain(t, nodeURI(t), "snaps")
 	buildSnapshots(t, src, 30)
 	want := capture(t, srcDrv, src, conf.Snapshot)
 	dstDrv, dst := openDomain(t, nodeURI(t), "snaps")
+	empty := capture(t, dstDrv, dst, conf.Snapshot)
 	_, err := Copy(ctx, &failingDeletes{Domain: src, n: 20}, dst, CopyOptions{RemoveSource: true})
-	if err == nil || !strings.Contains(err.Error(), "the source's moments were redefined again") {
+	if err == nil || !strings.Contains(err.Error(), "the source's 19 removed moments were redefined again") ||
+		!strings.Contains(err.Error(), "both are as they were before the copy") {
 		t.Fatalf("copy: %v", err)
 	}
 	sameState(t, "source", want, capture(t, srcDrv, src, conf.Snapshot))
-	sameState(t, "destination", want, capture(t, dstDrv, dst, conf.Snapshot))
+	sameState(t, "destination", empty, capture(t, dstDrv, dst, conf.Snapshot))
 }
 
 // TestCopyOntoItselfRefused: a copy whose destination is the source's own connection would skip

@@ -12,9 +12,11 @@ import (
 // File names inside an export are derived from moment names, which libvirt lets contain
 // anything but NUL (the test driver even allows '/' and a leading '.' in snapshot names).
 //
-// FileName keeps ASCII letters, digits, '_', '-' and '.' (but a '.' only after the first
-// character), and writes every other byte of the UTF-8 name as %XX, so "..", "/", spaces and
-// unicode can never form a path step. Names whose escaped form is longer than maxStem bytes are
+// FileName keeps ASCII letters, digits, '_', '-' and '.' (but a '.' or a '-' only after the
+// first character), and writes every other byte of the UTF-8 name as %XX, so "..", "/", spaces
+// and unicode can never form a path step, and no file looks like an option to the commands
+// run on the directory ("--tree" is "%2D-tree.xml", so `wc -c *.xml` works). Exports written
+// before that kept a leading '-' and still import: the manifest names each file. Names whose escaped form is longer than maxStem bytes are
 // cut and get "~" and 16 hex digits of the name's SHA-256, which keeps them distinct and well
 // below the 255-byte limit of common file systems. Each kind has its own directory, so a snapshot
 // and a checkpoint may share a name. The manifest maps every moment to its file, so the escaping
@@ -36,7 +38,7 @@ func escapeName(name string, forceHash bool) string {
 	var b strings.Builder
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if safeByte(c) && (c != '.' || i > 0) {
+		if safeByte(c) && (c != '.' && c != '-' || i > 0) {
 			b.WriteByte(c)
 		} else {
 			fmt.Fprintf(&b, "%%%02X", c)

@@ -147,6 +147,9 @@ func TestFileName(t *testing.T) {
 		{"/", "snapshots/%2F.xml"},
 		{"é", "snapshots/%C3%A9.xml"},
 		{"%", "snapshots/%25.xml"},
+		{"--tree", "snapshots/%2D-tree.xml"},
+		{"-", "snapshots/%2D.xml"},
+		{"a-b-", "snapshots/a-b-.xml"},
 		{long, "snapshots/" + long[:183] + "~" + "b0d9dc4fe3bb08b0" + ".xml"},
 	} {
 		got := FileName(conf.Snapshot, tc.name)
@@ -168,6 +171,10 @@ func TestFileName(t *testing.T) {
 		if checkFileName(bad) == nil {
 			t.Errorf("checkFileName(%q) accepted it", bad)
 		}
+	}
+	// Exports made before a leading '-' was escaped still import.
+	if err := checkFileName("snapshots/--tree.xml"); err != nil {
+		t.Errorf("an old export's file name: %v", err)
 	}
 	// Cutting never splits an escape.
 	s := escapeName(strings.Repeat("é", 100), false)

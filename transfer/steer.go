@@ -16,7 +16,9 @@ import (
 // order of the redefinitions alone cannot (see steerCheckpoint).
 const SteerCurrent Action = "steer-current"
 
-// steerCheckpoint moves libvirt's internal current-checkpoint pointer to target ("" = none).
+// steerCheckpoint moves libvirt's internal current-checkpoint pointer to target ("" = none),
+// from where the journal j says it is (j.st.cp: libvirt cannot be asked; the journal follows
+// every checkpoint change by libvirt's rules, across processes).
 //
 // libvirt has no call that sets it (spec §3): it moves only when a checkpoint is created, when
 // one is redefined (it becomes current iff its parent is current or none is) and when the current
@@ -30,73 +32,114 @@ const SteerCurrent Action = "steer-current"
 //
 // T's definition is an existing checkpoint's (for its embedded <domain>) without disks, so libvirt
 // gives it default bitmap names and, without REDEFINE_VALIDATE, checks no bitmap; deleting it with
-// METADATA_ONLY touches no bitmap either. T is deleted again even when a step fails.
-func steerCheckpoint(ctx context.Context, dom driver.Domain, target string) (err error) {
-	// One refresh gives both the list and its current checkpoint.
+// METADATA_ONLY touches no bitmap either. T is deleted again even when a step fails. Each change
+// of T is announced in the journal (fsynced) before it is made, so that a process that dies
+// meanwhile leaves T's name and the pointer's whereabouts behind.
+func steerCheckpoint(ctx context.Context, dom driver.Domain, target string, j *journal) (err error) {
+	from := j.st.cp
+	if from == target {
+		return nil
+	}
 	l, err := dom.Moments(ctx, conf.Checkpoint)
 	if err != nil {
 		return err
 	}
-	cur := l.Current()
-	curName := nameOf(cur)
-	if curName == target {
-		return nil
-	}
+	// The driver follows the pointer too; when it agrees with the journal it must agree at the
+	// end as well (a fresh process after a crash has only the load rule's guess).
+	agreed := nameOf(l.Current()) == from
 	tmpl := l.Find(target)
-	if tmpl == nil && cur != nil {
-		tmpl = l.Find(curName)
+	if tmpl == nil && from != "" {
+		tmpl = l.Find(from)
 	}
 	if tmpl == nil {
 		return fmt.Errorf("make checkpoint %q current: no such checkpoint", target)
+	}
+	raw := tmpl.Def().Raw()
+	if raw == nil {
+		x, err := dom.XML(ctx, conf.Checkpoint, tmpl.Name(), 0)
+		if err != nil {
+			return err
+		}
+		raw = []byte(x)
 	}
 	tmp, err := tempName(l)
 	if err != nil {
 		return err
 	}
 	created := false
+	del := func(c context.Context) error {
+		if err := j.tmp("del", tmp, nil); err != nil {
+			return err
+		}
+		j.crashAt("tmp del announced")
+		err := dom.Delete(c, conf.Checkpoint, tmp, driver.DeleteMetadataOnly)
+		if err == nil {
+			j.crashAt("tmp del made")
+		}
+		if err != nil {
+			if errors.Is(err, driver.ErrNotFound) {
+				j.st.confirmTmp()
+				created = false
+				return nil
+			}
+			j.tmp("failed", tmp, nil)
+			return fmt.Errorf("make checkpoint %q current: delete temporary checkpoint %q: %w", target, tmp, err)
+		}
+		j.st.confirmTmp()
+		created = false
+		return nil
+	}
 	defer func() {
-		if created {
-			if derr := dom.Delete(context.WithoutCancel(ctx), conf.Checkpoint, tmp, driver.DeleteMetadataOnly); derr != nil && !errors.Is(derr, driver.ErrNotFound) {
-				err = errors.Join(err, fmt.Errorf("delete temporary checkpoint %q: %w", tmp, derr))
+		if created && !j.crashed {
+			if derr := del(context.WithoutCancel(ctx)); derr != nil {
+				err = errors.Join(err, derr)
 			}
 		}
 	}()
 	put := func(parent string) error {
-		x, err := tempXML(ctx, dom, tmpl, tmp, parent)
+		x, err := tempXML(raw, tmpl.Name(), tmp, parent)
 		if err != nil {
 			return err
 		}
-		if _, err := dom.CreateCheckpoint(ctx, string(x), driver.CheckpointCreateRedefine); err != nil {
+		if err := j.tmp("put", tmp, strp(parent)); err != nil {
+			return err
+		}
+		j.crashAt("tmp put %q announced", parent)
+		_, err = dom.CreateCheckpoint(ctx, string(x), driver.CheckpointCreateRedefine)
+		if err == nil {
+			j.crashAt("tmp put %q made", parent)
+		}
+		if err != nil {
+			j.tmp("failed", tmp, nil)
 			return fmt.Errorf("make checkpoint %q current: redefine temporary checkpoint %q: %w", target, tmp, err)
 		}
+		j.st.confirmTmp()
 		created = true
 		return nil
 	}
-	del := func() error {
-		if err := dom.Delete(ctx, conf.Checkpoint, tmp, driver.DeleteMetadataOnly); err != nil {
-			return fmt.Errorf("make checkpoint %q current: delete temporary checkpoint %q: %w", target, tmp, err)
-		}
-		created = false
-		return nil
-	}
-	if curName != "" {
-		for _, step := range []func() error{func() error { return put(curName) }, func() error { return put("") }, del} {
+	if from != "" {
+		for _, step := range []func() error{func() error { return put(from) }, func() error { return put("") }, func() error { return del(ctx) }} {
 			if err := step(); err != nil {
 				return err
 			}
 		}
 	}
 	if target != "" {
-		for _, step := range []func() error{func() error { return put(target) }, del} {
+		for _, step := range []func() error{func() error { return put(target) }, func() error { return del(ctx) }} {
 			if err := step(); err != nil {
 				return err
 			}
 		}
 	}
-	if now, _, err := dom.Current(ctx, conf.Checkpoint); err != nil {
-		return err
-	} else if name := nameOf(now); name != target {
-		return fmt.Errorf("make checkpoint %q current: %q is current instead", target, name)
+	if j.st.cp != target {
+		return fmt.Errorf("make checkpoint %q current: by libvirt's rules %q is current instead", target, j.st.cp)
+	}
+	if agreed {
+		if now, _, err := dom.Current(ctx, conf.Checkpoint); err != nil {
+			return err
+		} else if name := nameOf(now); name != target {
+			return fmt.Errorf("make checkpoint %q current: %q is current instead", target, name)
+		}
 	}
 	return nil
 }
@@ -124,21 +167,11 @@ func tempName(l *momentlist.List) (string, error) {
 	return "", errors.New("no free temporary checkpoint name")
 }
 
-// tempXML is tmpl's definition renamed, re-parented and without disks. A definition the driver
-// read from libvirtd's metadata files keeps no raw XML (they hold what the API hides): then the
-// document comes from libvirt's API.
-func tempXML(ctx context.Context, dom driver.Reader, tmpl *momentlist.Moment, name, parent string) ([]byte, error) {
-	raw := tmpl.Def().Raw()
-	if raw == nil {
-		x, err := dom.XML(ctx, conf.Checkpoint, tmpl.Name(), 0)
-		if err != nil {
-			return nil, err
-		}
-		raw = []byte(x)
-	}
+// tempXML is the definition raw (of checkpoint tmpl) renamed, re-parented and without disks.
+func tempXML(raw []byte, tmpl, name, parent string) ([]byte, error) {
 	d, err := conf.ParseCheckpoint(raw, conf.ParseRedefine)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint %q: %w", tmpl.Name(), err)
+		return nil, fmt.Errorf("checkpoint %q: %w", tmpl, err)
 	}
 	d.Name, d.Parent, d.Description, d.Disks = name, parent, "vmoments transfer: temporary, to move libvirt's current checkpoint", nil
 	return d.Format()

@@ -28,9 +28,10 @@ type app struct {
 	loc                 *time.Location
 	locale              vshfmt.Locale
 	g                   vsh.Globals
-	// ctx is the run's context, handed to every command: main's is canceled by SIGINT and
-	// SIGTERM (signal.go).
-	ctx context.Context
+	// ctx is the run's context, handed to every command: main's is canceled by SIGINT,
+	// SIGTERM and SIGHUP (signal.go); sigs is main's signal handling (nil in tests).
+	ctx  context.Context
+	sigs *signals
 	// open opens a driver (driver.Open; tests may replace it).
 	open func(ctx context.Context, uri string, mode driver.Mode) (driver.Driver, error)
 	// probe opens and closes a libvirt connection as virsh does (driver.Probe; tests may replace it).
@@ -93,7 +94,7 @@ func (a *app) printExtra(format string, args ...any) {
 // by virsh's rule: with commands on the command line, 0 when the last command succeeded, 1
 // when it failed (or the line does not parse); without, when the shell read the commands, 0
 // (virsh's interactive mode ends well whatever its commands did). A signal N that interrupted
-// the run makes it 128+N (130 for SIGINT, 143 for SIGTERM).
+// the run makes it 128+N (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP).
 func (a *app) main(args []string) int {
 	defer a.closeLog()
 	// virsh reads $VIRSH_DEBUG and $VIRSH_LOG_FILE before its options and again after them

@@ -15,7 +15,7 @@ import (
 // command is one entry of the table: virsh's definition and the function that runs it.
 type command struct {
 	vsh.Cmd
-	// run runs the parsed command with the run's context, which SIGINT and SIGTERM cancel
+	// run runs the parsed command with the run's context, which SIGINT, SIGTERM and SIGHUP cancel
 	// (signal.go): a command that sees ctx canceled stops and returns an error. An error is
 	// printed once, by the dispatcher ("error: MESSAGE"); a command prints only its output.
 	run func(ctx context.Context, a *app, c *vsh.Parsed) error
@@ -386,13 +386,15 @@ func commands() []*command {
 		}, run: runValidate},
 
 		{Cmd: vsh.Cmd{
-			Name: "export", Summary: "Save a domain's snapshot and checkpoint metadata to a directory or .tar",
+			Name: "export", Summary: "Save a domain's snapshot and checkpoint metadata to a directory or a .tar or .tar.gz file",
 			Desc: "Writes one XML file per moment (libvirt's full definition, as redefinition needs it) and\n" +
 				"    manifest.json: the domain, versions, the moments parents first with their SHA-256, the\n" +
 				"    current snapshot and the current checkpoint. PATH is a new or empty directory, or a new\n" +
-				"    file ending in .tar. Only metadata is written: disk images stay where they are.",
+				"    file ending in .tar or .tar.gz (.tgz) (other archive names, .tar.zst among them, are\n" +
+				"    refused). It is written beside PATH and appears there only complete and fsynced.\n" +
+				"    Only metadata is written: disk images stay where they are.",
 			Opts: opts([]vsh.Opt{domainOpt,
-				{Name: "to", Kind: vsh.String, Help: "directory or .tar file to write"},
+				{Name: "to", Kind: vsh.String, Help: "directory or .tar or .tar.gz file to write"},
 			}, kindOpts, []vsh.Opt{
 				{Name: "secure", Kind: vsh.Bool, Help: "include security-sensitive data of the embedded domain (needs a read-write connection)"},
 				{Name: "json", Kind: vsh.Bool, Help: "print a JSON summary"},
@@ -400,6 +402,7 @@ func commands() []*command {
 			Examples: []vsh.Example{
 				{Line: "vmoments export guest --to guest-moments.tar", What: "every snapshot and checkpoint of guest"},
 				{Line: "vmoments export guest --to /backup/guest --checkpoints", What: "only the checkpoints, into a directory"},
+				{Line: "vmoments export guest --to guest-moments.tar.gz", What: "compressed with gzip"},
 			},
 		}, run: runExport},
 
@@ -408,18 +411,23 @@ func commands() []*command {
 			Desc: "Verifies the manifest and every file's checksum, then redefines the moments parents first\n" +
 				"    (metadata only), the current snapshot last, and makes the exported checkpoint current.\n" +
 				"    Moments already there with the same definition are skipped; one with another definition\n" +
-				"    stops the import before any change unless --replace. If a step fails, everything the import\n" +
-				"    did is undone and the error names the moment and libvirt's reason.",
+				"    stops the import before any change unless --replace. If a step fails, or SIGINT, SIGTERM or\n" +
+				"    SIGHUP arrives, everything the import did is undone and the error says so. A journal\n" +
+				"    (/var/lib/vmoments for root, else $XDG_STATE_HOME/vmoments) records each change while it runs:\n" +
+				"    after a SIGKILL or a crash, --rollback undoes the unfinished import, and the same import run\n" +
+				"    again finishes it; any other import into that domain is refused until then.",
 			Opts: []vsh.Opt{domainOpt,
-				{Name: "from", Kind: vsh.String, Help: "directory or .tar file written by export"},
+				{Name: "from", Kind: vsh.String, Help: "directory or .tar or .tar.gz file written by export"},
 				{Name: "dry-run", Kind: vsh.Bool, Help: "print the plan, change nothing"},
 				{Name: "replace", Kind: vsh.Bool, Help: "redefine moments that exist with another definition"},
 				{Name: "validate", Kind: vsh.Bool, Help: "redefine checkpoints with REDEFINE_VALIDATE (libvirt checks their bitmaps exist)"},
+				{Name: "rollback", Kind: vsh.Bool, Help: "undo the unfinished import its journal records (after a kill or a crash)"},
 				{Name: "json", Kind: vsh.Bool, Help: "print a JSON summary"},
 			},
 			Examples: []vsh.Example{
 				{Line: "vmoments import guest --from guest-moments.tar --dry-run", What: "what an import would do"},
 				{Line: "vmoments -c qemu+ssh://new-host/system import guest --from guest-moments.tar", What: "put them on another host"},
+				{Line: "vmoments import guest --rollback", What: "undo an import that was killed halfway"},
 			},
 		}, run: runImport},
 
@@ -428,7 +436,8 @@ func commands() []*command {
 			Desc: "Export and import in one go, from the connection (or --from URI) to --to URI, where a domain\n" +
 				"    with the same UUID must be defined. With --remove-source-metadata the source's metadata is\n" +
 				"    deleted (metadata only, children first) once the destination has everything, so that\n" +
-				"    virsh migrate accepts the domain; any failure leaves both sides complete.",
+				"    virsh migrate accepts the domain. A failure or a signal at any point leaves both sides as\n" +
+				"    they were; after a SIGKILL, import --rollback on each side (-c URI) puts it back.",
 			Opts: opts([]vsh.Opt{domainOpt,
 				{Name: "to", Kind: vsh.String, Help: "destination connection URI"},
 				{Name: "from", Kind: vsh.String, Help: "source connection URI (default: the connection)"},

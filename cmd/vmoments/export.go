@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/vmoments/vmoments/cmd/vmoments/internal/vsh"
 	"github.com/vmoments/vmoments/conf"
@@ -67,8 +69,18 @@ func runExport(ctx context.Context, a *app, c *vsh.Parsed) error {
 	if c.Has("json") {
 		return a.printJSON(s)
 	}
-	a.printf("Exported %d snapshots and %d checkpoints of domain '%s' to %s\n", s.Snapshots, s.Checkpoints, s.Domain, path)
-	a.printf("Current snapshot: %s\n", orNone(s.CurrentSnapshot))
+	var what []string
+	for _, k := range m.Kinds {
+		if k == "snapshot" {
+			what = append(what, fmt.Sprintf("%d snapshots", s.Snapshots))
+		} else {
+			what = append(what, fmt.Sprintf("%d checkpoints", s.Checkpoints))
+		}
+	}
+	a.printf("Exported %s of domain '%s' to %s\n", strings.Join(what, " and "), s.Domain, path)
+	if slices.Contains(m.Kinds, "snapshot") {
+		a.printf("Current snapshot: %s\n", orNone(s.CurrentSnapshot))
+	}
 	if m.CurrentCheckpointRule != "" {
 		a.printf("Current checkpoint: %s (%s)\n", orNone(s.CurrentCheckpoint), s.CurrentCheckpointRule)
 	}

@@ -84,13 +84,16 @@
 //   - --json (changing commands, snapshot-parent, checkpoint-parent) and the current commands'
 //     rule for "no current moment" are vmoments' own (JSON.md): every form exits 1 with virsh's
 //     "domain 'D' has no current snapshot"; checkpoint-current adds why in parentheses.
-//   - Ctrl-C (SIGINT) and SIGTERM during a command: virsh dies at once, wherever its command
-//     was. vmoments stops the command at its next step (an export removes what it wrote, an
-//     import rolls back), prints "error: interrupted by SIGINT" (or SIGTERM), runs no further
-//     command, ends the shell too, and exits 130 (143); a second signal ends it at once. A signal
-//     that arrives while libvirt itself works (opening a large test:/// node file) takes effect
-//     when libvirt returns. Ctrl-C at the shell's prompt ends vmoments by SIGINT, as it ends
-//     virsh, but vmoments saves the history first (virsh loses the session's).
+//   - Ctrl-C (SIGINT), SIGTERM and SIGHUP during a command: virsh dies at once, wherever its
+//     command was. vmoments stops the command at its next step (an export removes what it wrote,
+//     an import or copy rolls back and says what it undid), prints "error: interrupted by SIGINT"
+//     (or SIGTERM, SIGHUP), runs no further command, ends the shell too, and exits 130 (143,
+//     129). A second signal ends it at once, except during an import's or a copy's rollback,
+//     where it says how many undo steps remain and a third abandons the rollback (the journal
+//     stays for import --rollback). A signal that arrives while libvirt itself works (opening a
+//     large test:/// node file) takes effect when libvirt returns. Ctrl-C at the shell's prompt
+//     ends vmoments by SIGINT, as it ends virsh, but vmoments saves the history first (virsh
+//     loses the session's).
 //   - -v, -V and --version print "vmoments VERSION (libvirt 9.0.0)": vmoments' version (set at
 //     build time, see version.go) and the libvirt library's; virsh -v prints libvirt's version
 //     alone, -V a longer block. -h prints vmoments' usage in virsh's layout.
@@ -122,12 +125,16 @@ import (
 	_ "github.com/vmoments/vmoments/driver/test"
 )
 
+// The signals are caught from the first moment Go code runs (before, their default action
+// ends the process, which has changed nothing yet).
+var runCtx, runSignals = signalContext(context.Background(), os.Stderr)
+
 func main() {
-	ctx, stop := signalContext(context.Background())
+	ctx, sigs := runCtx, runSignals
 	a := newApp(os.Stdout, os.Stderr, os.LookupEnv)
-	a.ctx = ctx
+	a.ctx, a.sigs = ctx, sigs
 	a.stdin, a.stdinTTY = os.Stdin, isTerminal(os.Stdin)
 	status := a.main(os.Args[1:])
-	stop()
+	sigs.stop()
 	os.Exit(status)
 }

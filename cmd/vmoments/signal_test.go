@@ -170,9 +170,9 @@ func bigNode(t *testing.T, n int) string {
 }
 
 // TestSignalStopsExport runs a built vmoments exporting 10,000 snapshots (seconds of work),
-// sends it SIGINT or SIGTERM once the export has begun writing, and checks that it stops at
-// once: the exit status is 128+signal, stderr says it was interrupted, and the half-written
-// export is removed.
+// sends it SIGINT, SIGTERM or SIGHUP once the export has begun writing, and checks that it
+// stops at once: the exit status is 128+signal, stderr says it was interrupted, nothing is at
+// the target path and the temporary directory it wrote into is gone.
 func TestSignalStopsExport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds vmoments and exports 10,000 snapshots")
@@ -182,9 +182,10 @@ func TestSignalStopsExport(t *testing.T) {
 	for _, tc := range []struct {
 		sig    syscall.Signal
 		status int
-	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}, {syscall.SIGHUP, 129}} {
 		t.Run(signalName(tc.sig), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "export")
+			tmpGlob := filepath.Join(filepath.Dir(dir), ".export.tmp-*")
 			cmd := exec.Command(bin, "-c", "test://"+node, "export", "big", "--to", dir)
 			var out, errb strings.Builder
 			cmd.Stdout, cmd.Stderr = &out, &errb
@@ -193,10 +194,11 @@ func TestSignalStopsExport(t *testing.T) {
 			}
 			exited := make(chan error, 1)
 			go func() { exited <- cmd.Wait() }()
-			// The export has begun once its snapshots directory exists (after libvirt loaded the
-			// node file, which no signal interrupts).
+			// The export has begun once the snapshots directory exists in the temporary
+			// directory beside the target (after libvirt loaded the node file, which no signal
+			// interrupts).
 			for {
-				if _, err := os.Stat(filepath.Join(dir, "snapshots")); err == nil {
+				if m, _ := filepath.Glob(filepath.Join(tmpGlob, "snapshots")); len(m) > 0 {
 					break
 				}
 				select {
@@ -227,9 +229,65 @@ func TestSignalStopsExport(t *testing.T) {
 			if strings.Contains(out.String(), "Exported") {
 				t.Errorf("the export finished: %q", out.String())
 			}
-			if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
-				t.Errorf("the interrupted export left %v (%v)", ents, err)
+			if _, err := os.Lstat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the interrupted export left %s (%v)", dir, err)
+			}
+			if m, _ := filepath.Glob(tmpGlob); len(m) > 0 {
+				t.Errorf("the interrupted export left its temporary directory %v", m)
 			}
 		})
+	}
+}
+
+// TestRollbackSignals: without a command that rolls back, the first signal cancels the run
+// and hands the signals back to their default action; with an import's guard, the second
+// says how many undo steps remain and the third abandons the rollback (the guard's context,
+// with the signal as cause); import --rollback's guard informs at the first.
+func TestRollbackSignals(t *testing.T) {
+	newSignals := func() (context.Context, *signals, *strings.Builder) {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		var errb strings.Builder
+		return ctx, &signals{cancel: cancel, ch: make(chan os.Signal, 1), quit: make(chan struct{}), stderr: &errb}, &errb
+	}
+	ctx, s, _ := newSignals()
+	if s.handle(syscall.SIGHUP) {
+		t.Error("without a guard the handler listens on after the first signal")
+	}
+	var in *interrupted
+	if !errors.As(context.Cause(ctx), &in) || in.sig != syscall.SIGHUP || in.status() != 129 {
+		t.Errorf("cause %v", context.Cause(ctx))
+	}
+
+	ctx, s, errb := newSignals()
+	a := newApp(&strings.Builder{}, &strings.Builder{}, func(string) (string, bool) { return "", false })
+	a.sigs = s
+	g, release := a.rollbackGuard(2, "the journal stays")
+	defer release()
+	if !s.handle(syscall.SIGINT) || ctx.Err() == nil || g.ctx.Err() != nil {
+		t.Fatalf("first signal: run ctx %v, guard %v", ctx.Err(), g.ctx.Err())
+	}
+	if !s.handle(syscall.SIGINT) || !strings.Contains(errb.String(), "the step under way finishes, then everything done is rolled back; interrupt once more to abandon the rollback (the journal stays)") {
+		t.Errorf("second signal before the rollback: %q", errb.String())
+	}
+	g.progress(nil)("rollback", 300, 869)
+	errb.Reset()
+	s.n = 1 // as if the rollback had begun before the second signal
+	if !s.handle(syscall.SIGINT) || errb.String() != "vmoments: SIGINT: rolling back, 569 of 869 undo steps remain; interrupt once more to abandon the rollback (the journal stays)\n" {
+		t.Errorf("second signal during the rollback: %q", errb.String())
+	}
+	if s.handle(syscall.SIGTERM) || !errors.As(context.Cause(g.ctx), &in) || in.sig != syscall.SIGTERM {
+		t.Errorf("third signal: guard cause %v", context.Cause(g.ctx))
+	}
+
+	_, s, errb = newSignals()
+	a.sigs = s
+	g2, release2 := a.rollbackGuard(1, "finish later")
+	defer release2()
+	g2.progress(nil)("rollback", 1, 10)
+	if !s.handle(syscall.SIGINT) || !strings.Contains(errb.String(), "9 of 10 undo steps remain") || g2.ctx.Err() != nil {
+		t.Errorf("import --rollback, first signal: %q", errb.String())
+	}
+	if s.handle(syscall.SIGINT) || g2.ctx.Err() == nil {
+		t.Error("import --rollback, second signal: not abandoned")
 	}
 }

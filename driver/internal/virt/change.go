@@ -24,6 +24,10 @@ import (
 // does not depend on the list (the list it is applied to may lack a redefinition made
 // elsewhere, which the next read finds), refreshRead for one that plans its calls from the
 // list (a one-by-one delete walks the subtree it deletes).
+//
+// In a batch (ctx carries it: batch.go), the batch holds the lock and owns the list: change
+// makes the same libvirt call, applies it to the batch's list in place, and leaves the refresh,
+// the change log and the current check to the batch's start and end.
 func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string, how refreshHow,
 	do func(dom *libvirt.Domain) (apply func(l *momentlist.List) error, err error)) error {
 	st, err := d.state(kind)
@@ -33,10 +37,22 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string, 
 	if d.drv.readOnly {
 		return d.drv.wrap(d.name, kind, moment, op, driver.ErrReadOnly)
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := d.refresh(ctx, kind, st, how); err != nil {
-		return nameMoment(err, moment)
+	inBatch := batchOf(ctx, d, kind) != nil
+	if inBatch {
+		if err := d.drv.ctxErr(ctx, d.name); err != nil {
+			return d.drv.wrap(d.name, kind, moment, op, err)
+		}
+		if st.list == nil { // a failed change dropped it: load it again
+			if err := d.refresh(ctx, kind, st, refreshFull); err != nil {
+				return nameMoment(err, moment)
+			}
+		}
+	} else {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if err := d.refresh(ctx, kind, st, how); err != nil {
+			return nameMoment(err, moment)
+		}
 	}
 	s, dom, err := d.handle(true)
 	if err != nil {
@@ -70,14 +86,19 @@ func (d *Domain) change(ctx context.Context, kind conf.Kind, moment, op string, 
 		return nil
 	}
 	before := st.list
-	l := before.Clone()
+	l := before
+	if !inBatch {
+		l = l.Clone()
+	}
 	if err := apply(l); err != nil {
 		// The list was out of step with libvirt: load it afresh.
 		return d.refresh(ctx, kind, st, refreshFull)
 	}
 	st.list = l
-	d.drv.changed(st, kind, before, l)
-	if kind == conf.Snapshot {
+	if !inBatch {
+		d.drv.changed(st, kind, before, l)
+	}
+	if kind == conf.Snapshot && !inBatch {
 		cur, err := currentSnapshot(s.conn, dom)
 		if err != nil {
 			return d.drv.wrap(d.name, kind, "", op, err)
@@ -122,7 +143,7 @@ func (d *Domain) CreateSnapshot(ctx context.Context, xml string, flags driver.Sn
 		if flags&driver.SnapshotCreateNoMetadata != 0 {
 			return nil, nil // libvirt keeps no metadata: the list does not change
 		}
-		def, err := fetchDef(h.GetXMLDesc, conf.Snapshot, name)
+		def, err := readBack(ctx, d, conf.Snapshot, name, xml, flags&driver.SnapshotCreateRedefine != 0, h.GetXMLDesc)
 		if err != nil {
 			return nil, err
 		}
@@ -157,9 +178,9 @@ func (d *Domain) CreateCheckpoint(ctx context.Context, xml string, flags driver.
 		if name, err = h.GetName(); err != nil {
 			return nil, err
 		}
-		def, err := fetchDef(func(f libvirt.DomainSnapshotXMLFlags) (string, error) {
+		def, err := readBack(ctx, d, conf.Checkpoint, name, xml, flags&driver.CheckpointCreateRedefine != 0, func(f libvirt.DomainSnapshotXMLFlags) (string, error) {
 			return h.GetXMLDesc(libvirt.DomainCheckpointXMLFlags(f))
-		}, conf.Checkpoint, name)
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -179,7 +200,14 @@ func (d *Domain) CreateCheckpoint(ctx context.Context, xml string, flags driver.
 // still say which moment), the top-level <name> is read alone. It is newMoment when the XML
 // gives no name (libvirt makes one up for a new snapshot or checkpoint).
 func requestName(kind conf.Kind, xml string, mode conf.ParseMode) string {
-	if d, err := conf.Parse([]byte(xml), mode); err == nil && d.Kind == kind {
+	parse := func() (*conf.Def, error) { return conf.Parse([]byte(xml), mode) }
+	if mode == conf.ParseRedefine {
+		// The fast path gives what the full parser gives in this mode, at a fraction of the
+		// cost (it skips the embedded <domain>): a redefinition in an import's batch pays it
+		// once per moment.
+		parse = func() (*conf.Def, error) { return conf.ParseFast(kind, []byte(xml)) }
+	}
+	if d, err := parse(); err == nil && d.Kind == kind {
 		if d.Name == "" {
 			return newMoment
 		}
@@ -215,6 +243,22 @@ func create(l *momentlist.List, def *conf.Def) error {
 	}
 	_, err := l.Create(def)
 	return err
+}
+
+// readBack is the definition of a moment just created or redefined: libvirt's XML of it
+// (fetchDef), or, for a redefinition in a batch with driver.BatchNoReadBack, the XML the caller
+// passed, parsed as libvirt parses a redefinition, without its raw text (see
+// driver.BatchNoReadBack).
+func readBack(ctx context.Context, d *Domain, kind conf.Kind, name, xml string, redefine bool,
+	get func(libvirt.DomainSnapshotXMLFlags) (string, error)) (*conf.Def, error) {
+	if b := batchOf(ctx, d, kind); redefine && b != nil && b.flags&driver.BatchNoReadBack != 0 {
+		def, err := conf.ParseFast(kind, []byte(xml))
+		if err == nil && def.Name == name {
+			def.SetRaw(nil)
+			return def, nil
+		}
+	}
+	return fetchDef(get, kind, name)
 }
 
 // fetchDef reads back a moment's XML from libvirt and parses it with the fast path.
