@@ -10,7 +10,7 @@ import (
 )
 
 // probeCurrent asks libvirt itself where its current-checkpoint pointer is: a created checkpoint
-// gets it as parent (spec §3). The probe is deleted again.
+// gets it as parent (docs/libvirt.md §3). The probe is deleted again.
 func probeCurrent(t *testing.T, dom driver.Domain) string {
 	t.Helper()
 	if _, err := dom.CreateCheckpoint(ctx, "<domaincheckpoint><name>probe</name></domaincheckpoint>", 0); err != nil {

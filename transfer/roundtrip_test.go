@@ -198,7 +198,7 @@ func TestExportRefusesNonEmptyDir(t *testing.T) {
 	}
 }
 
-// TestRoundTrip500: the size, through the test driver: 500 snapshots (and the odd names)
+// TestRoundTrip500: 500 moments, through the test driver: 500 snapshots (and the odd names)
 // with branches every 7 creates and a current with children, exported to a tar, deleted,
 // imported; timings are logged.
 func TestRoundTrip500(t *testing.T) {

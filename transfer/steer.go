@@ -20,7 +20,7 @@ const SteerCurrent Action = "steer-current"
 // from where the journal j says it is (j.st.cp: libvirt cannot be asked; the journal follows
 // every checkpoint change by libvirt's rules, across processes).
 //
-// libvirt has no call that sets it (spec §3): it moves only when a checkpoint is created, when
+// libvirt has no call that sets it (docs/libvirt.md §3): it moves only when a checkpoint is created, when
 // one is redefined (it becomes current iff its parent is current or none is) and when the current
 // one is deleted (current moves to its parent). steerCheckpoint uses a temporary checkpoint T,
 // metadata only, with those three rules:
