@@ -511,8 +511,13 @@ func TestScanProgress(t *testing.T) {
 	for _, n := range []string{"a", "b", "c"} {
 		write(t, path, n, snapshotFile(n, "", "", n == "a", testUUID))
 	}
+	var mu sync.Mutex // Progress is called from the reading goroutines
 	var total, calls int
-	d.Progress = func(read, tot int) { total, calls = tot, calls+1 }
+	d.Progress = func(read, tot int) {
+		mu.Lock()
+		defer mu.Unlock()
+		total, calls = tot, calls+1
+	}
 	mustScan(t, d)
 	if total != 3 || calls != 4 {
 		t.Errorf("load: total %d in %d calls, want 3 in 4", total, calls)
