@@ -34,8 +34,6 @@ type kindState struct {
 	// memo remembers the domain-level list calls libvirtd refused as too big (past 16,384
 	// names), so a refresh asks for their pieces directly instead of being refused again.
 	memo load.Memo
-	// counts are the names each list call of a refresh returned, to skip a count next time.
-	counts listCounts
 	// files is the cache of libvirtd's metadata directory of this domain and kind, nil when
 	// the driver does not read the files; filesOff, when set, says why the files are not
 	// tried any more (the process may not read them).

@@ -121,7 +121,7 @@ func (d *Domain) refreshFiles(ctx context.Context, s *slot, dom *libvirt.Domain,
 	if fresh {
 		st.files.Reset()
 	}
-	raw := newSource(kind, s.conn, dom, false).counting(st.listCounts())
+	raw := newSource(kind, s.conn, dom, false)
 	defer raw.close()
 	src := d.wrapSource(raw)
 	before := st.files.Stats()

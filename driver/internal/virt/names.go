@@ -109,62 +109,40 @@ func domainNameC(dom *libvirt.Domain) string {
 // answer carries (libvirtd and its client library refuse more).
 const snapshotListMax = 16384
 
-// listSlack is how many snapshots more than counted a names list leaves room for, so that
-// snapshots created between the count and the list are not cut off.
-const listSlack = 64
-
 // snapshotNames lists snapshot names without creating a handle per snapshot, as a refresh
 // needs: the Go binding's SnapshotListNames stops at 1024 names, and ListAllSnapshots makes,
-// names and frees one object per snapshot, most of a refresh's client CPU. libvirt's names
-// calls take a maximum, so it counts first (virDomainSnapshotNum, same flags) and asks for that
-// many and some slack; when the answer fills the room (snapshots created meanwhile), it asks
-// again. A count past libvirt's limit is asked for as counted, so the client library refuses it
-// with libvirt's own error ("too many remote strings: 20000 > 16384") without a call to
-// libvirtd, and load splits the list into pieces as it does for ListAllSnapshots' refusal.
+// names and frees one object per snapshot, most of a refresh's client CPU.
+//
+// libvirtd 9.0 crashes when more snapshots match a names call than its maximum
+// (docs/libvirt-bugs.md B20: it encodes as many names as matched from an array of maximum
+// entries), so the call is never made with a maximum that could be too small: it counts first
+// (virDomainSnapshotNum, same flags) and asks with libvirt's largest maximum, 16,384, which
+// only snapshots created between the two calls beyond that limit could overrun. A count past
+// the limit is asked for as counted, so that the client library refuses it with libvirt's own
+// error ("too many remote strings: 20000 > 16384") without a call to libvirtd, and load splits
+// the list into pieces as it does for ListAllSnapshots' refusal.
 func snapshotNames(dom *libvirt.Domain, from string, flags uint32) ([]string, error) {
-	return snapshotNamesExpecting(dom, from, flags, 0)
-}
-
-// snapshotNamesExpecting is snapshotNames when the caller expects about expect names (the count
-// of the previous listing; 0 for none): it then asks for the names at once, with room for
-// expect and the slack, and counts only when the answer fills the room. A refresh of a list
-// that did not grow past the slack is one call instead of two.
-func snapshotNamesExpecting(dom *libvirt.Domain, from string, flags uint32, expect int) ([]string, error) {
 	var cFrom *C.char
 	if from != "" {
 		cFrom = C.CString(from)
 		defer C.free(unsafe.Pointer(cFrom))
 	}
-	if expect > 0 && expect+listSlack <= snapshotListMax {
-		names, full, err := snapshotNamesInto(dom, cFrom, flags, expect+listSlack)
-		if err != nil || !full {
-			return names, err
-		}
+	var cerr C.virError
+	counted := C.vmSnapshotNames(domainPtr(dom), cFrom, C.uint(flags), nil, 0, &cerr)
+	if counted < 0 {
+		return nil, cError(&cerr)
 	}
-	for range 3 {
-		var cerr C.virError
-		counted := C.vmSnapshotNames(domainPtr(dom), cFrom, C.uint(flags), nil, 0, &cerr)
-		if counted < 0 {
-			return nil, cError(&cerr)
-		}
-		room := int(counted) + listSlack
-		if int(counted) > snapshotListMax {
-			room = int(counted) // refused by the client library, with libvirt's message
-		} else if room > snapshotListMax {
-			room = snapshotListMax
-		}
-		names, full, err := snapshotNamesInto(dom, cFrom, flags, room)
-		switch {
-		case err != nil || !full:
-			return names, err
-		case room == snapshotListMax:
-			// Grown past libvirt's limit since the count: refused as ListAll would be.
-			return nil, &load.Classified{Class: load.TooMany, Err: fmt.Errorf(
-				"too many remote strings: more than %d snapshots listed with flags 0x%x", room, flags)}
-		}
+	room := snapshotListMax
+	if int(counted) > snapshotListMax {
+		room = int(counted) // refused by the client library, with libvirt's message
 	}
-	return nil, &load.Classified{Class: load.Other, Err: fmt.Errorf(
-		"the snapshots listed with flags 0x%x kept growing while being listed", flags)}
+	names, full, err := snapshotNamesInto(dom, cFrom, flags, room)
+	if err == nil && full {
+		// Grown to libvirt's limit since the count: refused as ListAll would be.
+		return nil, &load.Classified{Class: load.TooMany, Err: fmt.Errorf(
+			"too many remote strings: %d or more snapshots listed with flags 0x%x", room, flags)}
+	}
+	return names, err
 }
 
 // snapshotNamesInto makes one names call with room names; full reports that the answer

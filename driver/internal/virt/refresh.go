@@ -138,7 +138,7 @@ func (d *Domain) refreshNamesOnly(ctx context.Context, s *slot, dom *libvirt.Dom
 	old := st.list
 	// A refresh usually fetches nothing, so it lists names only (about 70 % less client work
 	// than a list that makes a handle per moment).
-	raw := newSource(kind, s.conn, dom, false).counting(st.listCounts())
+	raw := newSource(kind, s.conn, dom, false)
 	defer raw.close()
 	src := d.wrapSource(raw)
 	names, _, err := st.memo.Names(ctx, src)
@@ -272,12 +272,4 @@ func nameOf(m *momentlist.Moment) string {
 		return ""
 	}
 	return m.Name()
-}
-
-// listCounts returns st's list counts, made on first use.
-func (st *kindState) listCounts() listCounts {
-	if st.counts == nil {
-		st.counts = listCounts{}
-	}
-	return st.counts
 }

@@ -25,19 +25,7 @@ type source struct {
 	mu    sync.Mutex
 	snaps map[string]*libvirt.DomainSnapshot
 	cps   map[string]*libvirt.DomainCheckpoint
-	// expect holds, for a names-only source, how many names each list call returned the last
-	// time (see listCounts), so that a snapshot names call can skip its count.
-	expect map[listKey]int
 }
-
-// listKey is one list call: below from ("" for the domain level), with flags.
-type listKey struct {
-	from  string
-	flags uint32
-}
-
-// listCounts remembers, from one listing to the next, how many names each list call returned.
-type listCounts map[listKey]int
 
 func newSource(kind conf.Kind, conn *libvirt.Connect, dom *libvirt.Domain, handles bool) *source {
 	return &source{kind: kind, conn: conn, dom: dom, handles: handles,
@@ -46,13 +34,6 @@ func newSource(kind conf.Kind, conn *libvirt.Connect, dom *libvirt.Domain, handl
 
 func (s *source) Kind() conf.Kind { return s.kind }
 
-// counting makes a names-only source remember the count of each list call in c (kept by the
-// caller from one refresh to the next) and use it to skip a count call.
-func (s *source) counting(c listCounts) *source {
-	s.expect = c
-	return s
-}
-
 func (s *source) List(ctx context.Context, from string, flags uint32) ([]string, error) {
 	if !s.handles {
 		var (
@@ -60,15 +41,12 @@ func (s *source) List(ctx context.Context, from string, flags uint32) ([]string,
 			err   error
 		)
 		if s.kind == conf.Snapshot {
-			names, err = snapshotNamesExpecting(s.dom, from, flags, s.expect[listKey{from, flags}])
+			names, err = snapshotNames(s.dom, from, flags)
 		} else {
 			names, err = checkpointNames(s.dom, from, flags)
 		}
 		if err != nil {
 			return nil, classify(s.conn, err)
-		}
-		if s.expect != nil {
-			s.expect[listKey{from, flags}] = len(names)
 		}
 		return names, nil
 	}
