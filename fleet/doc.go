@@ -6,7 +6,9 @@
 //
 // A [Fleet] holds one read-only driver per connection URI (opened on the first refresh and kept)
 // and one driver handle per domain (kept between refreshes, so a refresh asks libvirt for the
-// names again and fetches only moments it has not seen: see [driver.Reader]). Domains are
+// names again and fetches only moments it has not seen: see [driver.Reader]; where libvirtd's
+// metadata files are read, the refresh is exact; elsewhere a moment redefined in place by
+// someone else shows at the next whole load, every [Options.ExactEvery]). Domains are
 // selected by name with patterns: a glob (path.Match: `web-*`, `db[0-9]`) or a regular
 // expression between slashes (`/^web-\d+$/`); no pattern selects every domain.
 //

@@ -33,10 +33,20 @@ type Options struct {
 	// Moments keeps every moment of every domain in [Domain.Moments] (the report's --moments,
 	// the exporter's --per-moment).
 	Moments bool
-	// Open opens a connection. The default is driver.Open(ctx, uri, driver.ReadOnly) (the
-	// caller imports the drivers it wants, driver/qemu and driver/test). A fleet only reads:
-	// whatever Open returns is used for reads alone.
+	// Open opens a connection. The default is driver.Open(ctx, uri, driver.ReadOnly|
+	// driver.NamesOnlyRefresh) (the caller imports the drivers it wants, driver/qemu and
+	// driver/test). A fleet only reads: whatever Open returns is used for reads alone.
+	//
+	// The default keeps a refresh where no metadata file tells what changed (a remote URI) to
+	// the names and the new moments, instead of every definition again: a fleet refreshed
+	// every few seconds would otherwise cost each host a cold load each time. Its blind spot,
+	// a moment redefined in place by someone else, is closed by ExactEvery.
 	Open func(ctx context.Context, uri string) (driver.Driver, error)
+	// ExactEvery is how often the kept domains' lists are loaded whole again
+	// (driver.Reader.Reload), so that a moment redefined in place elsewhere (a new parent,
+	// creation time or disks) shows within it whatever the driver's refresh sees. The default
+	// is 10 minutes; a negative value never reloads.
+	ExactEvery time.Duration
 	// Now is the clock of the ages and of the refresh times (default time.Now).
 	Now func() time.Time
 	// QemuImg is the qemu-img program that reads internal snapshots of local images (default
@@ -67,8 +77,11 @@ func New(opts Options) (*Fleet, error) {
 	}
 	if opts.Open == nil {
 		opts.Open = func(ctx context.Context, uri string) (driver.Driver, error) {
-			return driver.Open(ctx, uri, driver.ReadOnly)
+			return driver.Open(ctx, uri, driver.ReadOnly|driver.NamesOnlyRefresh)
 		}
+	}
+	if opts.ExactEvery == 0 {
+		opts.ExactEvery = 10 * time.Minute
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -434,3 +434,69 @@ func TestRuleNames(t *testing.T) {
 		seen[n] = true
 	}
 }
+
+// reloading counts the Reload calls of the domains its driver returns.
+type reloading struct {
+	driver.Driver
+	n *atomic.Int32
+}
+
+func (r reloading) Domain(ctx context.Context, ref string) (driver.Domain, error) {
+	d, err := r.Driver.Domain(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return reloadCounter{d, r.n}, nil
+}
+
+type reloadCounter struct {
+	driver.Domain
+	n *atomic.Int32
+}
+
+func (r reloadCounter) Reload(ctx context.Context, kind conf.Kind) error {
+	r.n.Add(1)
+	return r.Domain.Reload(ctx, kind)
+}
+
+// TestExactEvery: kept domains are loaded whole again (both kinds) once ExactEvery has passed
+// since the last time, and not in between: what closes the names-only refresh's blind spot.
+func TestExactEvery(t *testing.T) {
+	uri := nodeFile(t)
+	var reloads atomic.Int32
+	now := time.Unix(1_800_000_000, 0)
+	f := newFleet(t, fleet.Options{URIs: []string{uri}, ExactEvery: time.Minute,
+		Now: func() time.Time { return now },
+		Open: func(ctx context.Context, uri string) (driver.Driver, error) {
+			d, err := driver.Open(ctx, uri, driver.ReadOnly|driver.NamesOnlyRefresh)
+			if err != nil {
+				return nil, err
+			}
+			return reloading{d, &reloads}, nil
+		}})
+	refresh := func() {
+		t.Helper()
+		if h := f.Refresh(ctx, nil).Hosts[0]; h.Err != nil || len(h.Domains) != 3 {
+			t.Fatalf("refresh: %v, %d domains", h.Err, len(h.Domains))
+		}
+	}
+	refresh() // new handles: loaded whole, nothing to reload
+	if n := reloads.Load(); n != 0 {
+		t.Fatalf("first refresh reloaded %d times, want 0", n)
+	}
+	now = now.Add(30 * time.Second)
+	refresh()
+	if n := reloads.Load(); n != 0 {
+		t.Fatalf("a refresh 30 s after an exact one reloaded %d times, want 0", n)
+	}
+	now = now.Add(31 * time.Second)
+	refresh()
+	if n := reloads.Load(); n != 6 {
+		t.Fatalf("a refresh past ExactEvery reloaded %d times, want 6 (3 domains x 2 kinds)", n)
+	}
+	now = now.Add(10 * time.Second)
+	refresh()
+	if n := reloads.Load(); n != 6 {
+		t.Errorf("the refresh after that reloaded again: %d reloads, want 6", n)
+	}
+}

@@ -23,6 +23,8 @@ type host struct {
 
 	dmu  sync.Mutex               // guards doms: a refresh reads domains in parallel
 	doms map[string]driver.Domain // by UUID
+	// exactAt is when the kept domains were last loaded whole (Options.ExactEvery).
+	exactAt time.Time
 }
 
 // The pauses between the attempts of a host whose connection fails.
@@ -112,6 +114,10 @@ func (h *host) read(ctx context.Context) ([]Domain, error) {
 	}
 	h.dmu.Unlock()
 	local := isLocal(h.drv.URI())
+	exact := false
+	if now := opts.Now(); opts.ExactEvery > 0 && now.Sub(h.exactAt) >= opts.ExactEvery {
+		exact, h.exactAt = true, now
+	}
 	out := make([]Domain, len(sel))
 	keep := make([]bool, len(sel))
 	var (
@@ -125,7 +131,7 @@ func (h *host) read(ctx context.Context) ([]Domain, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			d, ok, err := h.domain(ctx, in, local)
+			d, ok, err := h.domain(ctx, in, local, exact)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -167,7 +173,7 @@ func (h *host) handle(ctx context.Context, in driver.DomainInfo) (driver.Domain,
 
 // domain reads one domain. ok false: the domain is gone (left out). A non-nil error is the
 // host's (hostError); the domain's own failures are in Domain.Err.
-func (h *host) domain(ctx context.Context, in driver.DomainInfo, local bool) (Domain, bool, error) {
+func (h *host) domain(ctx context.Context, in driver.DomainInfo, local, exact bool) (Domain, bool, error) {
 	opts := &h.fleet.opts
 	d := Domain{URI: h.uri, Name: in.Name, UUID: in.UUID, State: in.State}
 	fail := func(err error) (Domain, bool, error) {
@@ -181,9 +187,20 @@ func (h *host) domain(ctx context.Context, in driver.DomainInfo, local bool) (Do
 		d.Err = err
 		return d, true, nil
 	}
-	dom, err := h.handle(ctx, in)
-	if err != nil {
-		return fail(err)
+	dom, kept := h.domsGet(in.UUID), true
+	if dom == nil {
+		kept = false
+		var err error
+		if dom, err = h.handle(ctx, in); err != nil {
+			return fail(err)
+		}
+	}
+	if exact && kept { // a new handle loads whole anyway
+		for _, k := range conf.Kinds {
+			if err := dom.Reload(ctx, k); err != nil {
+				return fail(err)
+			}
+		}
 	}
 	snaps, err := dom.Moments(ctx, conf.Snapshot)
 	if err != nil {
