@@ -134,8 +134,10 @@ func (a *app) fleetOptions(ctx context.Context, c *vsh.Parsed) (fleet.Options, e
 		}
 		fo.Parallel = n
 	}
+	// Names-only refreshes of kept domains, as fleet's own default (fleet.Options.Open), made
+	// whole every fleet.Options.ExactEvery.
 	fo.Open = func(ctx context.Context, uri string) (driver.Driver, error) {
-		return a.open(ctx, uri, driver.ReadOnly)
+		return a.open(ctx, uri, driver.ReadOnly|driver.NamesOnlyRefresh)
 	}
 	return fo, nil
 }
