@@ -46,6 +46,12 @@ type Deletion struct {
 	// Sources are the images the domain's disks use now, by target (the active image of each
 	// disk's chain: "vda" -> "/var/lib/libvirt/images/guest/vda.qcow2"); nil when not known.
 	Sources map[string]string
+	// Embedded are, by snapshot name, the images each disk used when the snapshot was taken
+	// (the disks of the snapshot's embedded <domain>), for snapshots whose definitions keep no
+	// XML (read from libvirtd's metadata files, which never hand out the embedded domain): the
+	// caller asks libvirt for them (EmbeddedSources). A snapshot missing here is judged from
+	// its definition's own XML.
+	Embedded map[string]map[string]string
 	// NoDiskWork: the driver keeps metadata only and does no disk work on a delete (libvirt's
 	// test driver, driver/memory: driver.Capabilities.DiskImages false), so none of QEMU's
 	// refusals below apply.
@@ -76,7 +82,7 @@ func (how Deletion) refusal(l *momentlist.List, m *momentlist.Moment) string {
 		return ""
 	}
 	if how.Active && how.Sources != nil {
-		if disk := movedDisk(d, how.Sources); disk != "" {
+		if disk := movedDisk(d, how.Sources, how.Embedded[m.Name()]); disk != "" {
 			return fmt.Sprintf("disk image '%s' for internal snapshot '%s' is not the same as disk image currently used by VM", disk, m.Name())
 		}
 	}
@@ -100,22 +106,9 @@ func parentForDisk(m *momentlist.Moment, disk string) *momentlist.Moment {
 // <domain> is not the one sources gives, "" when every disk it can compare is the same. Disks
 // the embedded domain or sources do not name are not compared (libvirt's own check would fail
 // otherwise, for reasons the plan cannot word).
-func movedDisk(d *conf.Def, sources map[string]string) string {
-	full, err := d.FullSnapshot()
-	if err != nil || full.Domain == nil || full.Domain.Devices == nil {
-		return ""
-	}
-	then := map[string]string{}
-	for _, dd := range full.Domain.Devices.Disks {
-		if dd.Target == nil || dd.Source == nil {
-			continue
-		}
-		switch {
-		case dd.Source.File != nil:
-			then[dd.Target.Dev] = dd.Source.File.File
-		case dd.Source.Block != nil:
-			then[dd.Target.Dev] = dd.Source.Block.Dev
-		}
+func movedDisk(d *conf.Def, sources, then map[string]string) string {
+	if then == nil {
+		then = EmbeddedSources(d)
 	}
 	for _, disk := range d.Disks {
 		was, ok1 := then[disk.Name]
@@ -198,4 +191,27 @@ func postOrder(list *momentlist.List) []*momentlist.Moment {
 		}
 	}
 	return out
+}
+
+// EmbeddedSources returns the images of the file and block disks of a snapshot's embedded
+// <domain>, by target, from the definition's XML; nil when it keeps none (a definition read from
+// libvirtd's metadata files: parse the XML libvirt's API gives for it instead).
+func EmbeddedSources(d *conf.Def) map[string]string {
+	full, err := d.FullSnapshot()
+	if err != nil || full.Domain == nil || full.Domain.Devices == nil {
+		return nil
+	}
+	then := map[string]string{}
+	for _, dd := range full.Domain.Devices.Disks {
+		if dd.Target == nil || dd.Source == nil {
+			continue
+		}
+		switch {
+		case dd.Source.File != nil:
+			then[dd.Target.Dev] = dd.Source.File.File
+		case dd.Source.Block != nil:
+			then[dd.Target.Dev] = dd.Source.Block.Dev
+		}
+	}
+	return then
 }

@@ -450,6 +450,18 @@ func (run *pruneRun) plan(ctx context.Context, d *pruneDomain) error {
 			continue
 		}
 		k.list = l
+		if kind == conf.Snapshot && d.how.Active && d.how.Sources != nil && !d.how.MetadataOnly {
+			// QEMU's refusal to delete an internal snapshot whose disk moved to an overlay is
+			// judged by the images in its embedded <domain>, which a definition read from
+			// libvirtd's files does not keep: libvirt's API gives them (docs/libvirt-bugs.md B17).
+			if d.how.Embedded, err = embeddedSources(ctx, d.dom, l); err != nil {
+				if ctx.Err() != nil {
+					return err
+				}
+				k.err = errors.New(libvirtMessage(err))
+				continue
+			}
+		}
 		if k.res, err = policy.Plan(l, run.opts.policy, run.now, d.how); err != nil {
 			return err // the options were checked: cannot happen
 		}
@@ -952,4 +964,27 @@ func (run *pruneRun) json() pruneJSON {
 		j.Summary.Deleted = len(run.deleted)
 	}
 	return j
+}
+
+// embeddedSources asks libvirt for the definition of each internal snapshot of l that keeps no
+// XML and returns the images of its embedded <domain>'s disks (policy.Deletion.Embedded).
+func embeddedSources(ctx context.Context, dom driver.Reader, l *momentlist.List) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for _, m := range l.All() {
+		if m.Def().IsExternal() || m.Def().Raw() != nil {
+			continue
+		}
+		x, err := dom.XML(ctx, conf.Snapshot, m.Name(), 0)
+		if err != nil {
+			return nil, err
+		}
+		def, err := conf.ParseFast(conf.Snapshot, []byte(x))
+		if err != nil {
+			return nil, fmt.Errorf("snapshot '%s': %w", m.Name(), err)
+		}
+		if then := policy.EmbeddedSources(def); then != nil {
+			out[m.Name()] = then
+		}
+	}
+	return out, nil
 }
