@@ -60,7 +60,7 @@ integration:
 bench:
 	$(GO) test -run=NONE -bench=. -benchmem ./...
 
-# vmoments side by side with virsh on the live libvirtd (bench/README.md): ~5 min, needs root.
+# vmoments side by side with virsh on the live libvirtd (bench/README.md): ~10 min, needs root.
 bench-live: build
 	scripts/libvirtd-up
 	bench/run
