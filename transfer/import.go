@@ -252,7 +252,18 @@ func importFrom(ctx context.Context, dom driver.Domain, src Source, opts ImportO
 		}
 	}
 	j.crash = opts.crash
-	if err := j.run(func() error { return execute(ctx, dom, p, j, opts) }); err != nil {
+	err = j.run(func() error { return execute(ctx, dom, p, j, opts) })
+	if err == nil && len(p.Steps) > 0 {
+		// A signal that came while the last step was recorded may reach ctx only now: the import
+		// is not declared done once ctx is canceled, it is undone as after any other step. (Later
+		// than this, it is done, and the caller says so.) The current moments are read first, so
+		// that the check comes as late as it can.
+		dom.Current(ctx, conf.Snapshot)
+		if cerr := ctx.Err(); cerr != nil {
+			err = &StepError{Step: p.Steps[len(p.Steps)-1], Err: context.Cause(ctx), ctxErr: cerr}
+		}
+	}
+	if err != nil {
 		if err == errCrash {
 			return nil, nil, err // as a killed process: the journal stays as it is
 		}
